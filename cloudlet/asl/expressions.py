@@ -1,0 +1,110 @@
+"""What an ASL expression may read besides the state input: the shared evaluation context.
+
+Every expression module of `cloudlet.asl` (JSONPath paths, intrinsic functions, payload
+templates, JSONata) evaluates against a state input plus one :class:`EvalContext`:
+
+- ``context``: the context object that ``$$`` paths and ``$states.context`` read
+  (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html);
+- ``variables``: the workflow variables visible in the current state (``$name`` in JSONPath
+  mode, ``$name`` in JSONata);
+- ``entropy``: where ``States.UUID``, ``States.MathRandom``, ``$uuid()`` and ``$random()`` get
+  their randomness. The driver supplies it, so a durable replay can reproduce the values.
+
+Also holds :data:`MISSING` (the "no value" marker that is distinct from JSON ``null``) and
+:func:`to_json`, the JSON text AWS embeds in error causes.
+"""
+
+from __future__ import annotations
+
+import random as _random
+import uuid as _uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+import orjson
+
+__all__ = ["MISSING", "EvalContext", "Entropy", "SystemEntropy", "to_json", "type_name"]
+
+
+class _Missing:
+    """Marker for "no value" (an absent field), distinct from JSON ``null``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: The value a lookup returns when nothing is there (never a JSON value).
+MISSING: Final[Any] = _Missing()
+
+
+class Entropy(Protocol):
+    """Source of randomness for UUIDs and random numbers, supplied by the driver."""
+
+    def uuid4(self) -> str:
+        """A random (version 4) UUID in its canonical 36-character text form."""
+        ...
+
+    def random(self) -> float:
+        """A float uniformly drawn from [0.0, 1.0)."""
+        ...
+
+
+class SystemEntropy:
+    """Entropy from the operating system (used when a driver supplies none)."""
+
+    __slots__ = ()
+
+    def uuid4(self) -> str:
+        """A fresh random UUID."""
+        return str(_uuid.uuid4())
+
+    def random(self) -> float:
+        """A fresh random float in [0, 1)."""
+        return _random.random()
+
+
+@dataclass(frozen=True, slots=True)
+class EvalContext:
+    """Everything an expression reads besides the state input.
+
+    ``context`` is the context object (``$$``); ``variables`` are the workflow variables in
+    scope; ``entropy`` gives UUIDs and random numbers.
+    """
+
+    context: Any = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    entropy: Entropy = field(default_factory=SystemEntropy)
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON text of ``value`` as AWS embeds it in error causes (``{"a":1}``)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        # orjson refuses ints beyond 64 bits and non-str keys; the stdlib copes.
+        import json
+
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def type_name(value: Any) -> str:
+    """The JSON type name AWS uses in messages: object, array, string, number, boolean, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
