@@ -18,8 +18,9 @@ Each effect is a frozen dataclass below. What the driver sends back:
 ==================  =========================================================================
 effect              driver's reply
 ==================  =========================================================================
-``RecordEvent``     ``float``: the event's timestamp (epoch seconds) the driver assigned. The
-                    engine uses it as ``$$.Execution.StartTime`` / ``$$.State.EnteredTime``.
+``RecordEvent``     ``(event_id, timestamp)``: the ``int`` id (1, 2, ... in recording order) and
+                    ``float`` epoch seconds the driver assigned. The engine uses them in
+                    causes ("entered at the event id #2") and as ``$$.State.EnteredTime``.
 ``InvokeResource``  the resource's JSON result (any JSON value), or ``gen.throw(err)`` with a
                     :class:`cloudlet.errors.ExecutionError` (``TaskFailed`` for a failure the
                     resource reported; ``ExecutionError("States.Timeout")`` /
@@ -109,7 +110,7 @@ class RecordEvent:
 
     ``details_key`` is the field name AWS nests it under (``stateEnteredEventDetails``,
     ``taskScheduledEventDetails``, ...) or ``None`` for events without details. The driver
-    adds ``id``, ``previousEventId`` and ``timestamp`` and replies with the timestamp.
+    adds ``id``, ``previousEventId`` and ``timestamp`` and replies ``(id, timestamp)``.
     """
 
     key: str
