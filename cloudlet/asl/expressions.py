@@ -24,7 +24,17 @@ from typing import Any, Final, Protocol
 
 import orjson
 
-__all__ = ["MISSING", "EvalContext", "Entropy", "SystemEntropy", "to_json", "type_name"]
+from cloudlet.errors import InvalidDefinition
+
+__all__ = [
+    "MISSING",
+    "Entropy",
+    "EvalContext",
+    "SystemEntropy",
+    "definition_error",
+    "to_json",
+    "type_name",
+]
 
 
 class _Missing:
@@ -108,3 +118,13 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def definition_error(rule: str, where: str) -> InvalidDefinition:
+    """AWS's wording for a rejected definition: the rule, then the JSON location.
+
+    ``Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: <rule> at <where>'``.
+    """
+    return InvalidDefinition(
+        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {rule} at {where}'", path=where
+    )
