@@ -1,16 +1,43 @@
 """JSONata for Step Functions (QueryLanguage "JSONata"), on the ``jsonata-python`` library.
 
 https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
+
+A field value (Arguments, Output, Assign, Items, Condition, Seconds, ...) is compiled once:
+every string of the form ``{% expression %}`` at any depth becomes a compiled
+``jsonata.Jsonata`` expression; everything else stays literal. Evaluation binds ``$states``
+(input, context, and where the state has them result and errorOutput), the workflow variables
+as ``$name``, and AWS's extra functions:
+
+- ``$partition(array, size)``, ``$range(start, end, step)`` (end inclusive, like
+  ``States.ArrayPartition`` / ``States.ArrayRange``),
+- ``$hash(value, algorithm)`` (MD5, SHA-1, SHA-256, SHA-384, SHA-512),
+- ``$random([seed])`` (a float in [0, 1), reproducible with a seed),
+- ``$uuid()``, ``$parse(jsonString)``.
+
+``$uuid`` and unseeded ``$random`` draw from the evaluation context's entropy, so a durable
+replay reproduces them. The library keeps JSON ``null`` distinct from "undefined" (no value);
+AWS fails a field that evaluates to undefined, so this module does too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import random as _random
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from cloudlet.asl.expressions import EvalContext
+import orjson
+from jsonata import Jsonata
+from jsonata.jexception import JException
+from jsonata.utils import Utils
 
-__all__ = ["JsonataTemplate", "compile_jsonata", "is_jsonata_template"]
+from cloudlet.asl.expressions import EvalContext, definition_error, to_json, type_name
+from cloudlet.errors import ExecutionError
+
+__all__ = ["JsonataTemplate", "compile_jsonata", "is_jsonata_template", "unexpected_type"]
+
+_ERROR = "States.QueryEvaluationError"
+_NULL = Utils.NULL_VALUE
 
 
 def is_jsonata_template(value: Any) -> bool:
@@ -18,8 +45,219 @@ def is_jsonata_template(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
+def _query_error(cause: str) -> ExecutionError:
+    return ExecutionError(_ERROR, cause)
+
+
+# --- AWS's extra functions -----------------------------------------------------------------
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        raise _query_error(f"The {name} argument must be an integer, but was: {to_json(_plain(value))}")
+    return int(value)
+
+
+def _partition(array: Any, size: Any) -> list[Any]:
+    if not isinstance(array, list):
+        raise _query_error(
+            f"$partition expects an array as its first argument, but was: {to_json(_plain(array))}"
+        )
+    n = _integer("$partition chunk size", size)
+    if n <= 0:
+        raise _query_error(f"$partition chunk size must be greater than 0, but was: {n}")
+    items = list(array)
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def _range(start: Any, end: Any, step: Any) -> list[int]:
+    a, b, s = _integer("$range start", start), _integer("$range end", end), _integer("$range step", step)
+    if s == 0:
+        raise _query_error("$range step must not be 0")
+    values = list(range(a, b + (1 if s > 0 else -1), s))
+    if len(values) > 1000:
+        raise _query_error(f"$range cannot produce more than 1000 items, but would produce {len(values)}")
+    return values
+
+
+_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+
+
+def _hash(value: Any, algorithm: Any = "SHA-256") -> str:
+    if algorithm not in _HASHES:
+        raise _query_error(
+            f"$hash algorithm '{_plain(algorithm)}' is not supported; "
+            "supported algorithms are MD5, SHA-1, SHA-256, SHA-384, SHA-512"
+        )
+    text = value if isinstance(value, str) else to_json(_plain(value))
+    return hashlib.new(_HASHES[algorithm], text.encode()).hexdigest()
+
+
+def _parse(text: Any) -> Any:
+    if not isinstance(text, str):
+        raise _query_error(f"$parse expects a string, but was: {to_json(_plain(text))}")
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise _query_error(f"$parse could not parse the string as JSON: {text}") from None
+    return _NULL if value is None else value
+
+
+_STATIC_FUNCTIONS: dict[str, Any] = {
+    "partition": Jsonata.JLambda(_partition),
+    "range": Jsonata.JLambda(_range),
+    "hash": Jsonata.JLambda(_hash),
+    "parse": Jsonata.JLambda(_parse),
+}
+
+
+def _entropy_functions(ctx: EvalContext) -> dict[str, Any]:
+    entropy = ctx.entropy
+
+    def uuid() -> str:
+        return entropy.uuid4()
+
+    def random(seed: Any = None) -> float:
+        if seed is None or seed is _NULL:
+            return entropy.random()
+        return _random.Random(_plain(seed) if not isinstance(seed, float) else seed).random()
+
+    return {"uuid": Jsonata.JLambda(uuid), "random": Jsonata.JLambda(random)}
+
+
+# --- values in and out ---------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """The library's value as plain JSON: ``null`` markers to None, sequences to lists."""
+    if value is _NULL:
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class _Undefined(Exception):
+    """An expression evaluated to nothing (JSONata's undefined)."""
+
+
+# --- compiled templates --------------------------------------------------------------------
+
+_Eval = Callable[[Mapping[str, Any]], Any]
+
+
+class _Expression:
+    """One ``{% %}`` expression: its source, the field it sits in and the compiled query."""
+
+    __slots__ = ("field", "query", "source")
+
+    def __init__(self, source: str, field: str, query: Jsonata) -> None:
+        self.source = source
+        self.field = field
+        self.query = query
+
+    def __call__(self, bindings: Mapping[str, Any]) -> Any:
+        try:
+            result = self.query.evaluate(None, bindings)
+        except ExecutionError:
+            raise
+        except JException as exc:
+            code = getattr(exc, "error", None)
+            raise _query_error(
+                f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
+                f"threw an error during evaluation. {code}: {exc}"
+            ) from None
+        except RecursionError:
+            raise _query_error(
+                f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
+                "threw an error during evaluation. Stack overflow"
+            ) from None
+        except Exception as exc:  # the library raises plain Python errors for some bad inputs
+            raise _query_error(
+                f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
+                f"threw an error during evaluation. {exc}"
+            ) from None
+        if result is None or isinstance(result, Jsonata.JLambda | Jsonata.JFunction):
+            raise _query_error(
+                f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
+                "returned nothing (undefined)."
+            )
+        return _plain(result)
+
+
+def _compile_expression(text: str, field: str, where: str) -> _Expression:
+    source = text[2:-2].strip()
+    try:
+        query = Jsonata(source)
+    except JException as exc:
+        raise definition_error(
+            f"The JSONata expression '{source}' specified for the field '{field}' is not valid: {exc}", where
+        ) from None
+    except Exception as exc:  # the library's parser raises plain errors for some inputs
+        raise definition_error(
+            f"The JSONata expression '{source}' specified for the field '{field}' is not valid: {exc}", where
+        ) from None
+    query.set_output_convert_nulls(False)
+    return _Expression(source, field, query)
+
+
+def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tuple[bool, Any]:
+    """(is_literal, value_or_evaluator) for one node of a field value."""
+    if isinstance(node, str):
+        if is_jsonata_template(node):
+            expr = _compile_expression(node, field, where)
+            found.append(expr)
+            return False, expr
+        return True, node
+    if isinstance(node, dict):
+        parts = [(k, *_compile(v, f"{field}/{k}", f"{where}/{k}", found)) for k, v in node.items()]
+        if all(is_lit for _, is_lit, _ in parts):
+            return True, node
+        entries = tuple(parts)
+
+        def build_object(bindings: Mapping[str, Any]) -> Any:
+            return {k: (_copy(v) if is_lit else v(bindings)) for k, is_lit, v in entries}
+
+        return False, build_object
+    if isinstance(node, list):
+        items = [_compile(v, f"{field}[{i}]", f"{where}[{i}]", found) for i, v in enumerate(node)]
+        if all(is_lit for is_lit, _ in items):
+            return True, node
+        frozen = tuple(items)
+
+        def build_list(bindings: Mapping[str, Any]) -> Any:
+            return [(_copy(v) if is_lit else v(bindings)) for is_lit, v in frozen]
+
+        return False, build_list
+    return True, node
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return orjson.loads(orjson.dumps(value))
+    return value
+
+
 class JsonataTemplate:
-    """A compiled JSON value whose ``{% %}`` strings (at any depth) are JSONata expressions."""
+    """A compiled JSON value whose ``{% %}`` strings (at any depth) are JSONata expressions.
+
+    ``expressions`` lists the source of each expression; ``is_literal`` is True when there
+    are none (the value is returned as a fresh copy).
+    """
+
+    __slots__ = ("_build", "_literal", "expressions", "field", "is_literal")
+
+    def __init__(self, field: str, is_literal: bool, built: Any, expressions: tuple[str, ...]) -> None:
+        self.field = field
+        self.is_literal = is_literal
+        self._literal = built if is_literal else None
+        self._build: _Eval | None = None if is_literal else built
+        self.expressions = expressions
+
+    def __repr__(self) -> str:
+        return f"JsonataTemplate({self.field!r}, {self.expressions!r})"
 
     def evaluate(self, states: Mapping[str, Any], ctx: EvalContext) -> Any:
         """Evaluate with ``$states`` bound to ``states`` and ``ctx.variables`` as ``$name``.
@@ -28,7 +266,18 @@ class JsonataTemplate:
         ``result`` and ``errorOutput``. Raises ``ExecutionError("States.QueryEvaluationError",
         <AWS cause>)``.
         """
-        raise NotImplementedError
+        if self._build is None:
+            return _copy(self._literal)
+        return self._build(bindings(states, ctx))
+
+
+def bindings(states: Mapping[str, Any], ctx: EvalContext) -> dict[str, Any]:
+    """The JSONata variable bindings for one evaluation (shared by all of a state's fields)."""
+    out: dict[str, Any] = {k: (_NULL if v is None else v) for k, v in ctx.variables.items()}
+    out["states"] = states
+    out.update(_STATIC_FUNCTIONS)
+    out.update(_entropy_functions(ctx))
+    return out
 
 
 def compile_jsonata(value: Any, *, where: str, field: str) -> JsonataTemplate:
@@ -37,4 +286,15 @@ def compile_jsonata(value: Any, *, where: str, field: str) -> JsonataTemplate:
     ``field`` is the field name used in runtime error causes, e.g. ``"Output"`` (nested
     entries are reported as ``"Output/result"``).
     """
-    raise NotImplementedError
+    found: list[_Expression] = []
+    is_literal, built = _compile(value, field, where, found)
+    return JsonataTemplate(field, is_literal, built, tuple(e.source for e in found))
+
+
+def unexpected_type(template: JsonataTemplate, field: str, expected: str, value: Any) -> ExecutionError:
+    """AWS's cause when a field's expression returns a value of the wrong JSON type."""
+    source = template.expressions[0] if template.expressions else to_json(value)
+    return _query_error(
+        f"The JSONata expression '{source}' specified for the field '{field}' returned an unexpected "
+        f"result type. Expected '{expected}', but was '{type_name(value)}' for value: {to_json(value)}"
+    )
