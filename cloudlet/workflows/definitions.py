@@ -1,0 +1,81 @@
+"""Loading a definition for the service: the engine's parse plus the checks that depend on the type.
+
+https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html (Express
+workflows support neither ``.sync`` nor ``.waitForTaskToken`` integrations).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from cloudlet.asl import StateMachine
+from cloudlet.errors import InvalidDefinition
+from cloudlet.workflows.errors import InvalidStateMachineDefinition
+from cloudlet.workflows.records import EXPRESS
+
+_PREFIX = "Invalid State Machine Definition: '"
+_DIAGNOSTIC = re.compile(r"(?:^|, )(?=[A-Z][A-Z_]+: )")
+
+
+def load_definition(text: str, machine_type: str) -> StateMachine:
+    """Parse and validate ``text`` for a state machine of ``machine_type``."""
+    try:
+        machine = StateMachine.from_definition(text)
+    except InvalidDefinition as exc:
+        raise InvalidStateMachineDefinition(definition_detail(exc.message)) from None
+    if machine_type == EXPRESS:
+        for path, resource in _task_resources(orjson.loads(text), "/States"):
+            if resource.endswith((".sync", ".sync:2")):
+                raise InvalidStateMachineDefinition(
+                    "SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' "
+                    f"service integration at {path}/Resource"
+                )
+            if resource.endswith(".waitForTaskToken"):
+                raise InvalidStateMachineDefinition(
+                    "SCHEMA_VALIDATION_FAILED: Express state machine does not support "
+                    f"'.waitForTaskToken' service integration  at {path}/Resource"
+                )
+    return machine
+
+
+def definition_detail(message: str) -> str:
+    """The engine's message without AWS's ``Invalid State Machine Definition: '...'`` wrapper."""
+    if message.startswith(_PREFIX) and message.endswith("'"):
+        return message[len(_PREFIX) : -1]
+    return message
+
+
+def diagnostics(detail: str) -> list[dict[str, Any]]:
+    """ValidateStateMachineDefinition's diagnostics for one InvalidDefinition detail text."""
+    out: list[dict[str, Any]] = []
+    for part in (p for p in _DIAGNOSTIC.split(detail) if p):
+        code, _, message = part.partition(": ")
+        entry: dict[str, Any] = {"severity": "ERROR", "code": code, "message": part}
+        where = message.rpartition(" at ")[2]
+        if where.startswith("/"):
+            entry["location"] = where
+        out.append(entry)
+    return out
+
+
+def _task_resources(states: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(states, dict) and isinstance(states.get("States"), dict):
+        states = states["States"]
+    if not isinstance(states, dict):
+        return
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        where = f"{path}/{name}"
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str):
+            yield where, resource
+        for i, branch in enumerate(state.get("Branches") or []):
+            yield from _task_resources(branch, f"{where}/Branches[{i}]/States")
+        for field in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(field), dict):
+                yield from _task_resources(state[field], f"{where}/{field}/States")
