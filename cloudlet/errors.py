@@ -12,6 +12,7 @@ The API and CLI layers map these to their wire shapes; nothing below them invent
     ├── EngineError                      errors raised by the pure engines
     │   ├── InvalidDefinition            a States Language document AWS would reject
     │   ├── InvalidEventPattern          an event pattern AWS would reject
+    │   ├── InvalidFilterPolicy          an SNS filter policy AWS would reject (InvalidParameter)
     │   └── InvalidTemplate              a SAM / CloudFormation template that cannot be loaded
     ├── ExecutionError                   a workflow or function failure as a value (error, cause)
     │   └── TaskFailed                   a task's failure reported by its resource
@@ -91,6 +92,12 @@ class InvalidEventPattern(EngineError):
     """An event pattern that AWS would reject; the message is AWS's ("Event pattern is not valid. ...")."""
 
     code = "InvalidEventPatternException"
+
+
+class InvalidFilterPolicy(EngineError):
+    """An SNS subscription filter policy that AWS would reject ("Invalid parameter: FilterPolicy: ...")."""
+
+    code = "InvalidParameter"
 
 
 class InvalidTemplate(EngineError):
