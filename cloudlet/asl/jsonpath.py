@@ -202,7 +202,7 @@ class _Parser:
 
     def dot_name(self, stop: str) -> str:
         start = self.pos
-        ends = ".[" + stop + (" \t\n\r" if stop else "")
+        ends = ".[ \t\n\r" + stop
         while not self.at_end() and self.text[self.pos] not in ends:
             if self.text[self.pos] in "()" and not stop:
                 if self.text.startswith("()", self.pos):
@@ -231,7 +231,7 @@ class _Parser:
             self.pos += 1
             self.expect("]")
             return _WILDCARD
-        if c in "'\"":
+        if c and c in "'\"":
             keys: list[str | int] = [self.string()]
             self.skip_ws()
             while self.peek() == ",":
@@ -382,7 +382,7 @@ class _Parser:
             if root_is_node:
                 return lambda n, r: getter(n)
             return lambda n, r: getter(r)
-        if c in "'\"":
+        if c and c in "'\"":
             s = self.string()
             return _constant(s)
         if c == "[":
