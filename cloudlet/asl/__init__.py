@@ -20,18 +20,21 @@ from cloudlet.asl.effects import (
     RunChildren,
     WaitUntil,
 )
+from cloudlet.asl.machine import ExecutionResult, StateMachine
 from cloudlet.errors import ExecutionError, InvalidDefinition, TaskFailed
 
 __all__ = [
     "Effect",
     "ExecutionError",
     "ExecutionInfo",
+    "ExecutionResult",
     "InvalidDefinition",
     "InvokeResource",
     "NewTaskToken",
     "Outcome",
     "RecordEvent",
     "RunChildren",
+    "StateMachine",
     "TaskFailed",
     "WaitUntil",
 ]
