@@ -1,16 +1,14 @@
 """Loading a definition for the service: the engine's parse plus the checks that depend on the type.
 
 https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html (Express
-workflows support neither ``.sync`` nor ``.waitForTaskToken`` integrations).
+workflows support neither ``.sync`` nor ``.waitForTaskToken`` integrations; the engine's
+``check_express`` says so in AWS's words).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import orjson
 
 from cloudlet.asl import StateMachine
 from cloudlet.errors import InvalidDefinition
@@ -28,17 +26,10 @@ def load_definition(text: str, machine_type: str) -> StateMachine:
     except InvalidDefinition as exc:
         raise InvalidStateMachineDefinition(definition_detail(exc.message)) from None
     if machine_type == EXPRESS:
-        for path, resource in _task_resources(orjson.loads(text), "/States"):
-            if resource.endswith((".sync", ".sync:2")):
-                raise InvalidStateMachineDefinition(
-                    "SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' "
-                    f"service integration at {path}/Resource"
-                )
-            if resource.endswith(".waitForTaskToken"):
-                raise InvalidStateMachineDefinition(
-                    "SCHEMA_VALIDATION_FAILED: Express state machine does not support "
-                    f"'.waitForTaskToken' service integration  at {path}/Resource"
-                )
+        try:
+            machine.check_express()
+        except InvalidDefinition as exc:
+            raise InvalidStateMachineDefinition(definition_detail(exc.message)) from None
     return machine
 
 
@@ -60,22 +51,3 @@ def diagnostics(detail: str) -> list[dict[str, Any]]:
             entry["location"] = where
         out.append(entry)
     return out
-
-
-def _task_resources(states: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(states, dict) and isinstance(states.get("States"), dict):
-        states = states["States"]
-    if not isinstance(states, dict):
-        return
-    for name, state in states.items():
-        if not isinstance(state, dict):
-            continue
-        where = f"{path}/{name}"
-        resource = state.get("Resource")
-        if state.get("Type") == "Task" and isinstance(resource, str):
-            yield where, resource
-        for i, branch in enumerate(state.get("Branches") or []):
-            yield from _task_resources(branch, f"{where}/Branches[{i}]/States")
-        for field in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(field), dict):
-                yield from _task_resources(state[field], f"{where}/{field}/States")
