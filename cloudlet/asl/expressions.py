@@ -31,6 +31,7 @@ __all__ = [
     "Entropy",
     "EvalContext",
     "SystemEntropy",
+    "copy_json",
     "definition_error",
     "to_json",
     "type_name",
@@ -128,3 +129,12 @@ def definition_error(rule: str, where: str) -> InvalidDefinition:
     return InvalidDefinition(
         f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {rule} at {where}'", path=where
     )
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts and lists copied, scalars shared)."""
+    if type(value) is dict:
+        return {k: copy_json(v) if type(v) in (dict, list) else v for k, v in value.items()}
+    if type(value) is list:
+        return [copy_json(v) if type(v) in (dict, list) else v for v in value]
+    return value

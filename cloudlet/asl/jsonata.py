@@ -31,7 +31,7 @@ from jsonata import Jsonata
 from jsonata.jexception import JException
 from jsonata.utils import Utils
 
-from cloudlet.asl.expressions import EvalContext, definition_error, to_json, type_name
+from cloudlet.asl.expressions import EvalContext, copy_json, definition_error, to_json, type_name
 from cloudlet.errors import ExecutionError
 
 __all__ = ["JsonataTemplate", "compile_jsonata", "is_jsonata_template", "unexpected_type"]
@@ -234,10 +234,7 @@ def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tup
     return True, node
 
 
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return orjson.loads(orjson.dumps(value))
-    return value
+_copy = copy_json
 
 
 class JsonataTemplate:

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from cloudlet.asl.expressions import MISSING, EvalContext, definition_error
+from cloudlet.asl.expressions import MISSING, EvalContext, copy_json, definition_error
 from cloudlet.asl.intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic, path_not_found
 from cloudlet.asl.jsonpath import JsonPath, PathSyntaxError, parse_path
 
@@ -24,11 +22,7 @@ __all__ = ["Payload", "ValueExpression", "compile_payload", "compile_value_expre
 _Build = Callable[[Any, EvalContext], Any]
 
 
-def _copy(value: Any) -> Any:
-    """A fresh copy of a literal JSON container (so callers may mutate what they get)."""
-    if isinstance(value, dict | list):
-        return orjson.loads(orjson.dumps(value))
-    return value
+_copy = copy_json
 
 
 class ValueExpression:

@@ -1,0 +1,196 @@
+"""JSONata fields: {% %} templates, $states, variables, AWS's extra functions and errors.
+
+https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html and
+https://docs.aws.amazon.com/step-functions/latest/dg/jsonata-functions.html (AWS's functions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloudlet.asl.expressions import EvalContext
+from cloudlet.asl.jsonata import compile_jsonata, is_jsonata_template, unexpected_type
+from cloudlet.errors import ExecutionError, InvalidDefinition
+
+
+class FixedEntropy:
+    def uuid4(self) -> str:
+        return "11111111-2222-4333-8444-555555555555"
+
+    def random(self) -> float:
+        return 0.25
+
+
+CONTEXT = {"Execution": {"Name": "exec-1"}, "State": {"Name": "S"}}
+CTX = EvalContext(
+    context=CONTEXT, variables={"answer": 42, "nothing": None, "items": [3, 1, 2]}, entropy=FixedEntropy()
+)
+STATES = {
+    "input": {"a": 1, "list": [1, 2, 3], "name": "Ada", "n": None, "json": '{"k": [1, 2]}'},
+    "context": CONTEXT,
+    "result": {"Payload": {"ok": True}},
+    "errorOutput": {"Error": "E", "Cause": "C"},
+}
+
+
+def evaluate(value: Any, field: str = "Output") -> Any:
+    return compile_jsonata(value, where=f"/States/S/{field}", field=field).evaluate(STATES, CTX)
+
+
+CASES = [
+    # $states and its members
+    ("{% $states.input.a + 1 %}", 2),
+    ("{% $states.input.name & '!' %}", "Ada!"),
+    ("{% $states.result.Payload.ok %}", True),
+    ("{% $states.errorOutput.Error %}", "E"),
+    ("{% $states.context.Execution.Name %}", "exec-1"),
+    ("{% $states.input.n %}", None),
+    ("{% $states.input.list[1] %}", 2),
+    ("{% $states.input.list.($ * 2) %}", [2, 4, 6]),
+    # variables, including null ones
+    ("{% $answer %}", 42),
+    ("{% $nothing = null %}", True),
+    ("{% $sort($items) %}", [1, 2, 3]),
+    # numbers as JSONata prints them: integers stay integers
+    ("{% 3.0 %}", 3),
+    ("{% 6 / 2 %}", 3),
+    ("{% 1 / 4 %}", 0.25),
+    ("{% $sum($states.input.list) %}", 6),
+    # the standard library and regular expressions (recorded on AWS)
+    ('{% $contains("hello$world", /^hello\\$/) %}', True),
+    ('{% $contains("hello$world", /^hello\\ /) %}', False),
+    ("{% $merge([{'a': 1}, {'b': 2}]) %}", {"a": 1, "b": 2}),
+    ('{% $number("2") %}', 2),
+    ("{% $variable := 1 %}", 1),
+    # AWS's functions
+    ("{% $partition([1, 2, 3, 4], 3) %}", [[1, 2, 3], [4]]),
+    ("{% $partition([0], 5) %}", [[0]]),
+    ("{% $range(0, 10, 3) %}", [0, 3, 6, 9]),
+    ("{% $range(1, 9, 2) %}", [1, 3, 5, 7, 9]),
+    ("{% $hash('input data', 'MD5') %}", "812f45842bc6d66ee14572ce20db8e86"),
+    ("{% $hash('input data', 'SHA-1') %}", "aaff4a450a104cd177d28d18d74485e8cae074b7"),
+    ("{% $parse($states.input.json) %}", {"k": [1, 2]}),
+    ("{% $parse('1') %}", 1),
+    ("{% $parse('true') %}", True),
+    ("{% $parse('\"HelloWorld\"') %}", "HelloWorld"),
+    ("{% $parse('null') %}", None),
+    ("{% $uuid() %}", "11111111-2222-4333-8444-555555555555"),
+    ("{% $random() %}", 0.25),
+    # templates nested anywhere, literals untouched
+    (
+        {
+            "greeting": "Hello {% not a template",
+            "who": "{% $states.input.name %}",
+            "n": [1, "{% $answer %}", {"x": 1}],
+        },
+        {"greeting": "Hello {% not a template", "who": "Ada", "n": [1, 42, {"x": 1}]},
+    ),
+    ([1, "{% $number('2') %}", 3], [1, 2, 3]),
+    ({"plain": [1, 2]}, {"plain": [1, 2]}),
+    (7, 7),
+    ("{%$answer%}", 42),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), CASES)
+def test_jsonata(value: Any, expected: Any) -> None:
+    assert evaluate(value) == expected
+
+
+def test_seeded_random_is_reproducible() -> None:
+    first = evaluate("{% $random(7) %}")
+    assert first == evaluate("{% $random(7) %}") and 0 <= first < 1
+
+
+def test_literal_template_is_copied() -> None:
+    template = compile_jsonata({"a": [1]}, where="/x", field="Output")
+    assert template.is_literal and template.expressions == ()
+    template.evaluate(STATES, CTX)["a"].append(2)
+    assert template.evaluate(STATES, CTX) == {"a": [1]}
+
+
+def test_expressions_are_listed() -> None:
+    template = compile_jsonata({"a": "{% 1 %}", "b": ["{% 2 %}"]}, where="/x", field="Arguments")
+    assert template.expressions == ("1", "2") and not template.is_literal
+
+
+def test_undefined_fails_with_aws_cause() -> None:
+    with pytest.raises(ExecutionError) as info:
+        evaluate({"result": "{% $doesNotExist %}"})
+    assert info.value.error == "States.QueryEvaluationError"
+    assert info.value.cause == (
+        "The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined)."
+    )
+
+
+def test_undefined_whole_field() -> None:
+    with pytest.raises(ExecutionError) as info:
+        evaluate("{% $states.input.missing %}", field="Items")
+    assert info.value.cause == (
+        "The JSONata expression '$states.input.missing' specified for the field 'Items' returned nothing (undefined)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("{% $states.input.name + 1 %}", "T2001"),
+        ("{% $partition('x', 2) %}", "$partition"),
+        ("{% $partition([1], 0) %}", "$partition"),
+        ("{% $range(1, 2, 0) %}", "$range"),
+        ("{% $range(0, 5000, 1) %}", "1000"),
+        ("{% $hash('x', 'SHA-3') %}", "not supported"),
+        ("{% $parse('{bad') %}", "$parse"),
+        ("{% $number('x') %}", "threw an error during evaluation"),
+        ("{% $error('custom') %}", "custom"),
+    ],
+)
+def test_evaluation_errors_are_query_evaluation_errors(value: str, fragment: str) -> None:
+    with pytest.raises(ExecutionError) as info:
+        evaluate(value)
+    assert info.value.error == "States.QueryEvaluationError"
+    assert info.value.cause is not None and fragment in info.value.cause
+
+
+def test_unexpected_type_cause() -> None:
+    template = compile_jsonata("{% true %}", where="/States/M/Items", field="Items")
+    error = unexpected_type(template, "Items", "array", template.evaluate(STATES, CTX))
+    assert error.error == "States.QueryEvaluationError"
+    assert error.cause == (
+        "The JSONata expression 'true' specified for the field 'Items' returned an unexpected result type. "
+        "Expected 'array', but was 'boolean' for value: true"
+    )
+    error = unexpected_type(template, "Items", "array", {"foo": "bar"})
+    assert error.cause is not None and error.cause.endswith('but was \'object\' for value: {"foo":"bar"}')
+
+
+@pytest.mark.parametrize("value", ["{% 1 + %}", {"a": ["{% ( %}"]}, "{% $states.input[ %}"])
+def test_invalid_jsonata_is_a_definition_error(value: Any) -> None:
+    with pytest.raises(InvalidDefinition) as info:
+        compile_jsonata(value, where="/States/S/Output", field="Output")
+    assert info.value.message.startswith("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("{% 1 %}", True), ("{%%}", True), ("{% 1", False), ("x {% 1 %}", False), (1, False)],
+)
+def test_is_jsonata_template(value: Any, expected: bool) -> None:
+    assert is_jsonata_template(value) is expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="$states.input[]()+-*/&'\"{}:=<>?1a ", max_size=20))
+def test_compile_and_evaluate_fail_only_with_typed_errors(body: str) -> None:
+    try:
+        template = compile_jsonata("{% " + body + " %}", where="/x", field="Output")
+    except InvalidDefinition:
+        return
+    try:
+        template.evaluate(STATES, CTX)
+    except ExecutionError as exc:
+        assert exc.error == "States.QueryEvaluationError"
