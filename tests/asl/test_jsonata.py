@@ -123,7 +123,8 @@ def test_undefined_fails_with_aws_cause() -> None:
         evaluate({"result": "{% $doesNotExist %}"})
     assert info.value.error == "States.QueryEvaluationError"
     assert info.value.cause == (
-        "The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined)."
+        "The JSONata expression '$doesNotExist' specified for the field 'Output/result' "
+        "returned nothing (undefined)."
     )
 
 
@@ -131,7 +132,8 @@ def test_undefined_whole_field() -> None:
     with pytest.raises(ExecutionError) as info:
         evaluate("{% $states.input.missing %}", field="Items")
     assert info.value.cause == (
-        "The JSONata expression '$states.input.missing' specified for the field 'Items' returned nothing (undefined)."
+        "The JSONata expression '$states.input.missing' specified for the field 'Items' "
+        "returned nothing (undefined)."
     )
 
 

@@ -102,7 +102,8 @@ def test_literal_parts_of_dynamic_payload_are_fresh_copies() -> None:
         (
             {"value.$": "$.no_such_jsonpath"},
             {"a": 1},
-            "The JSONPath '$.no_such_jsonpath' specified for the field 'value.$' could not be found in the input '{\"a\":1}'",
+            "The JSONPath '$.no_such_jsonpath' specified for the field 'value.$' "
+            "could not be found in the input '{\"a\":1}'",
         ),
         (
             {"value.$": "$$.Execution.Input.no_such_jsonpath"},
@@ -113,7 +114,8 @@ def test_literal_parts_of_dynamic_payload_are_fresh_copies() -> None:
         (
             {"outer": {"missing.$": "$.nope.deep"}},
             {"other": 1},
-            "The JSONPath '$.nope.deep' specified for the field 'missing.$' could not be found in the input '{\"other\":1}'",
+            "The JSONPath '$.nope.deep' specified for the field 'missing.$' "
+            "could not be found in the input '{\"other\":1}'",
         ),
     ],
 )
