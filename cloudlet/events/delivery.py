@@ -24,7 +24,7 @@ import orjson
 
 from cloudlet.arns import parse_arn
 from cloudlet.clock import Clock
-from cloudlet.errors import LimitExceeded, ResourceNotFound, ValidationError
+from cloudlet.errors import CloudletError, LimitExceeded, ResourceNotFound, ValidationError
 from cloudlet.events.entries import iso_time
 from cloudlet.events.transform import RuleContext, target_payload
 from cloudlet.router import Router
@@ -174,6 +174,10 @@ class Dispatcher:
                 await self._failed(doc, exc)
                 return
             await self._store.write([Delete(OUTBOX, doc["key"])])
+            self._finish(doc["key"])
+        except CloudletError as exc:
+            # The store failed: the delivery stays in the outbox and is attempted again on restart.
+            log.error("delivery bookkeeping failed", extra={"action": "deliver", "error": str(exc)})
             self._finish(doc["key"])
         finally:
             self._semaphore.release()
