@@ -560,10 +560,14 @@ class Events:
                 results.append(outcome.result())
                 continue
             bus, event = outcome
+            results.append({"EventId": event["id"]})
+            if bus not in self._buses:
+                # AWS accepts entries for a bus that does not exist and drops them (an EventId, no error).
+                log.warning("event for a missing bus dropped", extra={"action": "put_events", "bus": bus})
+                continue
             entry_ops, entry_deliveries = self.route(bus, event, now)
             ops.extend(entry_ops)
             deliveries.extend(entry_deliveries)
-            results.append({"EventId": event["id"]})
         await self._commit(ops, deliveries)
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedEntryCount": failed, "Entries": results}
@@ -576,19 +580,17 @@ class Events:
         envelope = build_envelope(entry, account=self._config.account, region=self._config.region, now=now)
         if isinstance(envelope, EntryError):
             return envelope
-        if bus not in self._buses:
-            return EntryError("ResourceNotFoundException", f"Event bus {bus} does not exist.")
         return bus, envelope
 
     async def deliver(self, arn: str, payload: Any, invocation_type: InvocationType) -> Any:
         """Router entry for ``event-bus`` ARNs: put an event (an envelope or a PutEvents entry) on the bus."""
         bus = bus_name_of(arn)
+        self._bus(bus)  # unlike PutEvents, a delivery to a missing bus fails (so it can be dead-lettered)
         if isinstance(payload, (str, bytes)):
             payload = orjson.loads(payload)
         if not isinstance(payload, dict):
             raise ValidationError("Event for an event bus must be a JSON object.")
         if "detail-type" in payload and "source" in payload:
-            self._bus(bus)
             now = self.now()
             ops, deliveries = self.route(bus, dict(payload), now)
             await self._commit(ops, deliveries)
@@ -596,8 +598,6 @@ class Events:
         result = await self.put_events(Entries=[{**payload, "EventBusName": bus}])
         if result["FailedEntryCount"]:
             error = result["Entries"][0]
-            if error["ErrorCode"] == "ResourceNotFoundException":
-                raise ResourceNotFound(error["ErrorMessage"])
             raise ValidationError(error["ErrorMessage"], code=error["ErrorCode"])
         return result
 

@@ -46,11 +46,6 @@ GOOD = {"Source": "my.app", "DetailType": "order placed", "Detail": '{"id": 7, "
             "NotAuthorizedForSourceException",
             "Not authorized for the source.",
         ),
-        (
-            {**GOOD, "EventBusName": "missing"},
-            "ResourceNotFoundException",
-            "Event bus missing does not exist.",
-        ),
     ],
 )
 def test_invalid_entries_fail_one_by_one(run: Any, entry: dict[str, Any], code: str, message: str) -> None:
@@ -61,6 +56,19 @@ def test_invalid_entries_fail_one_by_one(run: Any, entry: dict[str, Any], code: 
         assert bad == {"ErrorCode": code, "ErrorMessage": message}
         assert set(first) == {"EventId"} and set(last) == {"EventId"}
         assert first["EventId"] != last["EventId"]
+
+    run(scenario)
+
+
+def test_an_entry_for_a_missing_bus_is_accepted_and_dropped_as_aws_does(run: Any) -> None:
+    async def scenario(env: Env) -> None:
+        got = env.target(TARGET)
+        await env.events.put_rule(Name="r", EventPattern='{"source": ["my.app"]}')
+        await env.events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": TARGET}])
+        result = await env.events.put_events(Entries=[{**GOOD, "EventBusName": "missing"}])
+        assert result["FailedEntryCount"] == 0 and set(result["Entries"][0]) == {"EventId"}
+        await env.settle()
+        assert got == [] and await env.store.scan("events.outbox") == []
 
     run(scenario)
 
