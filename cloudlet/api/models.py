@@ -234,12 +234,13 @@ def service_api(name: str) -> ServiceApi | None:
         logger.warning("no botocore model", extra={"action": "load_model", "service": name})
         return None
     model = ServiceModel(raw, service_name=botocore_name)
-    query_model = _sqs_query_model(raw) if botocore_name == "sqs" else None
+    query_model = ServiceModel(sqs_query_model_data(raw), "sqs") if botocore_name == "sqs" else None
     return ServiceApi(name, model, query_model)
 
 
-def _sqs_query_model(raw: dict[str, Any]) -> ServiceModel:
-    """SQS's model as the query protocol sees it: the JSON model with its query wire names."""
+def sqs_query_model_data(raw: dict[str, Any]) -> dict[str, Any]:
+    """SQS's model as the query protocol sees it: the JSON model with its query wire names
+    and error codes restored (what clients built before SQS moved to JSON were built from)."""
     data = copy.deepcopy(raw)
     data["metadata"] = dict(data["metadata"], protocol="query", protocols=["query"])
     data["metadata"]["xmlNamespace"] = _SQS_XML_NAMESPACE
@@ -263,7 +264,10 @@ def _sqs_query_model(raw: dict[str, Any]) -> ServiceModel:
         output = op.get("output")
         if output is not None:
             output["resultWrapper"] = f"{op['name']}Result"
-    return ServiceModel(data, service_name="sqs")
+    for shape_name, code in SQS_QUERY_ERROR_CODES.items():
+        if shape_name in shapes:
+            shapes[shape_name]["error"] = {"code": code, "httpStatusCode": 400, "senderFault": True}
+    return data
 
 
 def shape_wire_name(shape: Shape, default: str) -> str:

@@ -47,17 +47,24 @@ class App:
         self.server = server
         self.fakes = fakes
         self.url = server.url
+        self.clients: list[Any] = []
 
     def client(self, service: str, **kwargs: Any) -> Any:
         kwargs.setdefault("aws_access_key_id", "test")
         kwargs.setdefault("aws_secret_access_key", "test")
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
-            **kwargs,
+        config = Config(retries={"max_attempts": 1}, inject_host_prefix=False)
+        if "config" in kwargs:
+            config = config.merge(kwargs.pop("config"))
+        client = boto3.client(
+            service, endpoint_url=self.url, region_name="us-east-1", config=config, **kwargs
         )
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.server.stop()
 
 
 def start_app(config: ApiConfig | None = None) -> tuple[App, ServerThread]:
@@ -79,6 +86,6 @@ def start_app(config: ApiConfig | None = None) -> tuple[App, ServerThread]:
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[App]:
-    started, server = start_app()
+    started, _server = start_app()
     yield started
-    server.stop()
+    started.close()

@@ -46,10 +46,14 @@ class FakeQueues:
     async def create_queue(
         self, QueueName: str, Attributes: dict[str, str] | None = None, tags: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        self.queues.setdefault(QueueName, {"messages": [], "attributes": dict(Attributes or {}), "tags": tags})
+        self.queues.setdefault(
+            QueueName, {"messages": [], "attributes": dict(Attributes or {}), "tags": tags}
+        )
         return {"QueueUrl": f"{self.endpoint}/{ACCOUNT}/{QueueName}"}
 
-    async def get_queue_url(self, QueueName: str, QueueOwnerAWSAccountId: str | None = None) -> dict[str, Any]:
+    async def get_queue_url(
+        self, QueueName: str, QueueOwnerAWSAccountId: str | None = None
+    ) -> dict[str, Any]:
         if QueueName not in self.queues:
             raise QueueDoesNotExist("The specified queue does not exist.")
         return {"QueueUrl": f"{self.endpoint}/{ACCOUNT}/{QueueName}"}
@@ -60,7 +64,9 @@ class FakeQueues:
         urls = [f"{self.endpoint}/{ACCOUNT}/{n}" for n in self.queues if n.startswith(QueueNamePrefix)]
         return {"QueueUrls": urls} if urls else {}
 
-    async def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str] | None = None) -> dict[str, Any]:
+    async def get_queue_attributes(
+        self, QueueUrl: str, AttributeNames: list[str] | None = None
+    ) -> dict[str, Any]:
         queue = self._queue(QueueUrl)
         attrs = dict(queue["attributes"], ApproximateNumberOfMessages=str(len(queue["messages"])))
         return {"Attributes": attrs}
@@ -78,7 +84,12 @@ class FakeQueues:
         queue = self._queue(QueueUrl)
         message_id = f"m-{next(self._ids)}"
         queue["messages"].append(
-            {"MessageId": message_id, "Body": MessageBody, "MessageAttributes": MessageAttributes, "Delay": DelaySeconds}
+            {
+                "MessageId": message_id,
+                "Body": MessageBody,
+                "MessageAttributes": MessageAttributes,
+                "Delay": DelaySeconds,
+            }
         )
         return {"MessageId": message_id, "MD5OfMessageBody": hashlib.md5(MessageBody.encode()).hexdigest()}
 
@@ -123,7 +134,9 @@ class FakeQueues:
             if m.get("ReceiptHandle") == ReceiptHandle:
                 queue["messages"].remove(m)
                 return
-        raise ReceiptHandleIsInvalid(f'The input receipt handle "{ReceiptHandle}" is not a valid receipt handle.')
+        raise ReceiptHandleIsInvalid(
+            f'The input receipt handle "{ReceiptHandle}" is not a valid receipt handle.'
+        )
 
 
 class StateMachineDoesNotExist(ResourceNotFound):
@@ -137,13 +150,22 @@ class FakeStates:
         self.machines: dict[str, dict[str, Any]] = {}
         self.executions: dict[str, dict[str, Any]] = {}
 
-    async def create_state_machine(self, name: str, definition: str, roleArn: str, **rest: Any) -> dict[str, Any]:
+    async def create_state_machine(
+        self, name: str, definition: str, roleArn: str, **rest: Any
+    ) -> dict[str, Any]:
         arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
         created = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-        self.machines[arn] = {"name": name, "definition": definition, "roleArn": roleArn, "creationDate": created}
+        self.machines[arn] = {
+            "name": name,
+            "definition": definition,
+            "roleArn": roleArn,
+            "creationDate": created,
+        }
         return {"stateMachineArn": arn, "creationDate": created}
 
-    async def describe_state_machine(self, stateMachineArn: str, includedData: str | None = None) -> dict[str, Any]:
+    async def describe_state_machine(
+        self, stateMachineArn: str, includedData: str | None = None
+    ) -> dict[str, Any]:
         machine = self.machines.get(stateMachineArn)
         if machine is None:
             raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{stateMachineArn}'")
@@ -158,7 +180,11 @@ class FakeStates:
         }
 
     async def start_execution(
-        self, stateMachineArn: str, name: str | None = None, input: str | None = None, traceHeader: str | None = None
+        self,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
     ) -> dict[str, Any]:
         await self.describe_state_machine(stateMachineArn)
         arn = stateMachineArn.replace(":stateMachine:", ":execution:") + f":{name or 'run'}"
@@ -204,7 +230,9 @@ class FakeEvents:
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
 
-    async def put_events(self, Entries: list[dict[str, Any]], EndpointId: str | None = None) -> dict[str, Any]:
+    async def put_events(
+        self, Entries: list[dict[str, Any]], EndpointId: str | None = None
+    ) -> dict[str, Any]:
         results = []
         for entry in Entries:
             self.entries.append(entry)
@@ -311,7 +339,10 @@ class FakeFunctions:
         }
 
     async def list_functions(
-        self, MasterRegion: str | None = None, FunctionVersion: str | None = None, Marker: str | None = None,
+        self,
+        MasterRegion: str | None = None,
+        FunctionVersion: str | None = None,
+        Marker: str | None = None,
         MaxItems: int | None = None,
     ) -> dict[str, Any]:
         return {"Functions": [(await self.get_function(n))["Configuration"] for n in self.functions]}
