@@ -278,8 +278,10 @@ class _Parser:
             if self.at_end():
                 raise self.error("unterminated string")
             c = self.text[self.pos]
-            if c == "\\" and self.pos + 1 < len(self.text):
-                buf.append(self.text[self.pos + 1])
+            # only \<quote> is an escape; any other backslash is a literal character
+            # (AWS resolves $['a\"b'] to the key a\"b)
+            if c == "\\" and self.text[self.pos + 1 : self.pos + 2] == q:
+                buf.append(q)
                 self.pos += 2
                 continue
             self.pos += 1

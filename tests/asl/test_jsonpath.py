@@ -95,6 +95,19 @@ def test_find(path: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "data", "expected"),
+    [
+        # recorded on AWS: inside a quoted name only \<quote> is an escape
+        ('$[\'Test\\""Name"\']', {'Test\\""Name"': 'Value"\\'}, 'Value"\\'),
+        ("$['it\\'s']", {"it's": 1}, 1),
+        ('$["say \\"hi\\""]', {'say "hi"': 2}, 2),
+    ],
+)
+def test_quoted_names(path: str, data: Any, expected: Any) -> None:
+    assert compile_path(path, where="/x").find(data, CTX) == expected
+
+
+@pytest.mark.parametrize(
     ("path", "definite", "root", "variable"),
     [
         ("$", True, "input", None),
