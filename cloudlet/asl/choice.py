@@ -211,7 +211,7 @@ def compile_rule(rule: Any, *, where: str, top: bool = True) -> Any:
         raise _fail("Choice rule must be an object", where)
     ops = [k for k in rule if k in ("And", "Or", "Not") or k in OPERATORS]
     unknown = [k for k in rule if k not in OPERATORS and k not in ("And", "Or", "Not", "Variable")]
-    unknown = [k for k in unknown if not (top and k in _RULE_KEYS)]
+    unknown = [k for k in unknown if not (k in _RULE_KEYS if top else k == "Comment")]
     if unknown:
         raise _fail(f"Field '{unknown[0]}' is not supported", f"{where}/{unknown[0]}")
     if not top and "Next" in rule:

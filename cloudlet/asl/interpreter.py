@@ -41,6 +41,7 @@ _MAX_WAIT_SECONDS = 2**31 - 1
 
 _Gen = Generator[Effect, Any, Any]
 _NOT_TRUNCATED = {"truncated": False}
+_RETRYABLE = frozenset({"Task", "Parallel", "Map"})
 _PREFIXED_ERRORS = frozenset({"States.Runtime", "States.QueryEvaluationError"})
 
 
@@ -103,11 +104,9 @@ class _StateRun:
         self._ctx: EvalContext | None = None
 
     def context_object(self, map_item: dict[str, Any] | None = None) -> dict[str, Any]:
-        state_ctx: dict[str, Any] = {
-            "EnteredTime": iso_timestamp(self.entered_ts),
-            "Name": self.state.name,
-            "RetryCount": self.retry_count,
-        }
+        state_ctx: dict[str, Any] = {"EnteredTime": iso_timestamp(self.entered_ts), "Name": self.state.name}
+        if self.state.type in _RETRYABLE:
+            state_ctx["RetryCount"] = self.retry_count
         obj: dict[str, Any] = {
             "Execution": self.run.execution_ctx,
             "State": state_ctx,
@@ -664,6 +663,8 @@ def _task(sr: _StateRun, raw: Any) -> _Gen:
                 credentials,
             )
         except ExecutionError as exc:
+            if integ.kind == "lambda_invoke":
+                exc = _compact_cause(exc)
             if exc.error == "States.Timeout":
                 yield _event(
                     scope, "TaskTimedOut", "taskTimedOutEventDetails", {**ids, **_failure_details(exc)}
@@ -685,6 +686,20 @@ def _task(sr: _StateRun, raw: Any) -> _Gen:
     else:
         output, assigned = _jsonpath_finish(sr, raw, result)
     return _next(state), output, assigned
+
+
+def _compact_cause(exc: ExecutionError) -> ExecutionError:
+    """Lambda's error JSON as Step Functions passes it on: re-serialised compactly."""
+    cause = exc.cause
+    if cause and cause.startswith("{"):
+        import json
+
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            return exc
+        return ExecutionError(exc.error, json.dumps(parsed, separators=(",", ":"), ensure_ascii=False))
+    return exc
 
 
 def _failure_details(exc: ExecutionError) -> dict[str, Any]:
@@ -857,6 +872,9 @@ def _map_number(sr: _StateRun, raw: Any, data: Any, spec: Any, field: str, kind:
 
 
 def _template_text(spec: Any) -> str:
+    expressions = getattr(spec, "expressions", None)
+    if expressions and len(expressions) == 1:
+        return str(expressions[0])
     text = getattr(spec, "text", None)
     if isinstance(text, str):
         return text[2:-2].strip() if text.startswith("{%") else text
