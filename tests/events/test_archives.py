@@ -206,3 +206,39 @@ def test_cancel_a_running_replay(run: Any) -> None:
         assert (await ev.describe_replay(ReplayName="r"))["State"] == "CANCELLED"
 
     run(scenario)
+
+
+def test_a_replay_interrupted_by_a_restart_resumes(run: Any) -> None:
+    from cloudlet.clock import ManualClock
+    from cloudlet.store import MemoryStore
+
+    store, clock = MemoryStore(), ManualClock(start=START)
+
+    async def begin(env: Env) -> None:
+        ev = env.events
+        await ev.put_rule(Name="r", EventPattern='{"source": ["my.app"]}')
+        await ev.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": TARGET}])
+        archive = (await ev.create_archive(ArchiveName="all", EventSourceArn=BUS))["ArchiveArn"]
+        env.target(TARGET)
+        await ev.put_events(Entries=[_entry(1), _entry(2)])
+        await ev.dispatcher.drained()
+        await env.advance(10)
+        await ev.start_replay(
+            ReplayName="again",
+            EventSourceArn=archive,
+            EventStartTime=datetime.fromtimestamp(START - 1, UTC),
+            EventEndTime=datetime.fromtimestamp(START + 5, UTC),
+            Destination={"Arn": BUS},
+        )
+        assert (await ev.describe_replay(ReplayName="again"))["State"] == "STARTING"  # stopped before it ran
+
+    async def resume(env: Env) -> None:
+        got = env.target(TARGET)
+        await env.events.archives.replay_finished("again")
+        await env.eventually(lambda: len(got) == 2)
+        assert sorted(e["detail"]["n"] for e in got) == [1, 2]
+        assert all(e["replay-name"] == "again" for e in got)
+        assert (await env.events.describe_replay(ReplayName="again"))["State"] == "COMPLETED"
+
+    run(begin, store=store, clock=clock)
+    run(resume, store=store, clock=clock)
