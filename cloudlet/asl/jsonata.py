@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import random as _random
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from jsonata import Jsonata
 from jsonata.jexception import JException
 from jsonata.utils import Utils
 
-from cloudlet.asl.expressions import EvalContext, copy_json, definition_error, to_json, type_name
+from cloudlet.asl.expressions import MISSING, EvalContext, copy_json, definition_error, to_json, type_name
 from cloudlet.errors import ExecutionError
 
 __all__ = ["JsonataTemplate", "compile_jsonata", "is_jsonata_template", "unexpected_type"]
@@ -145,22 +146,69 @@ class _Undefined(Exception):
 
 # --- compiled templates --------------------------------------------------------------------
 
-_Eval = Callable[[Mapping[str, Any]], Any]
+_Eval = Callable[["_Env"], Any]
+
+
+class _Env:
+    """One evaluation's inputs; the library's bindings are built only if an expression needs them."""
+
+    __slots__ = ("_bindings", "ctx", "states")
+
+    def __init__(self, states: Mapping[str, Any], ctx: EvalContext) -> None:
+        self.states = states
+        self.ctx = ctx
+        self._bindings: dict[str, Any] | None = None
+
+    def bindings(self) -> dict[str, Any]:
+        if self._bindings is None:
+            self._bindings = bindings(self.states, self.ctx)
+        return self._bindings
+
+
+# ``$states.input.a.b`` / ``$var.a``: plain member lookups through objects, which JSONata
+# answers with the value itself; evaluated without the library (fall back on anything else).
+_SIMPLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+_NOT_NAMES = frozenset({"and", "or", "in", "true", "false", "null", "function"})
+
+
+def _fast_path(source: str) -> Callable[[_Env], Any] | None:
+    m = _SIMPLE.fullmatch(source)
+    if m is None:
+        return None
+    root = m.group(1)
+    keys = tuple(k for k in m.group(2).split(".") if k)
+    if root in _STATIC_FUNCTIONS or root in ("uuid", "random") or _NOT_NAMES.intersection(keys):
+        return None
+
+    def lookup(env: _Env) -> Any:
+        node: Any = env.states if root == "states" else env.ctx.variables.get(root, MISSING)
+        for key in keys:
+            if type(node) is not dict:
+                return MISSING
+            node = node.get(key, MISSING)
+        return node
+
+    return lookup
 
 
 class _Expression:
     """One ``{% %}`` expression: its source, the field it sits in and the compiled query."""
 
-    __slots__ = ("field", "query", "source")
+    __slots__ = ("fast", "field", "query", "source")
 
     def __init__(self, source: str, field: str, query: Jsonata) -> None:
         self.source = source
         self.field = field
         self.query = query
+        self.fast = _fast_path(source)
 
-    def __call__(self, bindings: Mapping[str, Any]) -> Any:
+    def __call__(self, env: _Env) -> Any:
+        if self.fast is not None:
+            value = self.fast(env)
+            if value is not MISSING:
+                return value
         try:
-            result = self.query.evaluate(None, bindings)
+            result = self.query.evaluate(None, env.bindings())
         except ExecutionError:
             raise
         except JException as exc:
@@ -217,8 +265,8 @@ def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tup
             return True, node
         entries = tuple(parts)
 
-        def build_object(bindings: Mapping[str, Any]) -> Any:
-            return {k: (_copy(v) if is_lit else v(bindings)) for k, is_lit, v in entries}
+        def build_object(env: _Env) -> Any:
+            return {k: (_copy(v) if is_lit else v(env)) for k, is_lit, v in entries}
 
         return False, build_object
     if isinstance(node, list):
@@ -227,8 +275,8 @@ def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tup
             return True, node
         frozen = tuple(items)
 
-        def build_list(bindings: Mapping[str, Any]) -> Any:
-            return [(_copy(v) if is_lit else v(bindings)) for is_lit, v in frozen]
+        def build_list(env: _Env) -> Any:
+            return [(_copy(v) if is_lit else v(env)) for is_lit, v in frozen]
 
         return False, build_list
     return True, node
@@ -265,7 +313,7 @@ class JsonataTemplate:
         """
         if self._build is None:
             return _copy(self._literal)
-        return self._build(bindings(states, ctx))
+        return self._build(_Env(states, ctx))
 
 
 def bindings(states: Mapping[str, Any], ctx: EvalContext) -> dict[str, Any]:

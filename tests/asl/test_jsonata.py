@@ -196,3 +196,40 @@ def test_compile_and_evaluate_fail_only_with_typed_errors(body: str) -> None:
         template.evaluate(STATES, CTX)
     except ExecutionError as exc:
         assert exc.error == "States.QueryEvaluationError"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from("abc"), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    json_values,
+    st.sampled_from(["$states.input", "$states.input.a", "$states.input.a.b", "$v.a", "$v", "$w.a"]),
+)
+def test_member_lookups_agree_with_the_library(data: Any, source: str) -> None:
+    """Simple member paths skip the library; they must give what the library gives."""
+    from jsonata import Jsonata
+
+    from cloudlet.asl.jsonata import bindings
+
+    states = {"input": data, "context": {}}
+    ctx = EvalContext(variables={"v": data}, entropy=FixedEntropy())
+    query = Jsonata(source)
+    query.set_output_convert_nulls(False)
+    try:
+        expected: Any = query.evaluate(None, bindings(states, ctx))
+    except Exception:
+        expected = "error"
+    try:
+        got: Any = compile_jsonata("{% " + source + " %}", where="/x", field="F").evaluate(states, ctx)
+    except ExecutionError:
+        got = "error"
+    from cloudlet.asl.jsonata import _plain
+
+    assert got == ("error" if expected is None else _plain(expected))
