@@ -1,0 +1,1 @@
+"""Files that run inside execution environments (stdlib only; see ``bootstrap``)."""
