@@ -12,7 +12,8 @@ as ``$name``, and AWS's extra functions:
   ``States.ArrayPartition`` / ``States.ArrayRange``),
 - ``$hash(value, algorithm)`` (MD5, SHA-1, SHA-256, SHA-384, SHA-512),
 - ``$random([seed])`` (a float in [0, 1), reproducible with a seed),
-- ``$uuid()``, ``$parse(jsonString)``.
+- ``$uuid()``, ``$parse(jsonString)``;
+- ``$eval`` is not available (as on AWS).
 
 ``$uuid`` and unseeded ``$random`` draw from the evaluation context's entropy, so a durable
 replay reproduces them. The library keeps JSON ``null`` distinct from "undefined" (no value);
@@ -104,7 +105,13 @@ def _parse(text: Any) -> Any:
     return _NULL if value is None else value
 
 
+def _eval(*args: Any) -> Any:
+    # Step Functions implements JSONata 2.0.6 without $eval; $parse replaces it
+    raise _query_error("The JSONata function $eval is not supported by Step Functions; use $parse instead.")
+
+
 _STATIC_FUNCTIONS: dict[str, Any] = {
+    "eval": Jsonata.JLambda(_eval),
     "partition": Jsonata.JLambda(_partition),
     "range": Jsonata.JLambda(_range),
     "hash": Jsonata.JLambda(_hash),

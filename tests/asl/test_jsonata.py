@@ -149,6 +149,7 @@ def test_undefined_whole_field() -> None:
         ("{% $parse('{bad') %}", "$parse"),
         ("{% $number('x') %}", "threw an error during evaluation"),
         ("{% $error('custom') %}", "custom"),
+        ("{% $eval('1 + 1') %}", "$parse"),
     ],
 )
 def test_evaluation_errors_are_query_evaluation_errors(value: str, fragment: str) -> None:
