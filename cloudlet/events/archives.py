@@ -309,7 +309,7 @@ class Archives:
             )
         if end > self._service.now():
             raise ValidationError(
-                "Parameter EventEndTime is not valid. Reason: EventEndTime must be before the current time."
+                "Parameter EventEndTime is not valid. Reason: EventEndTime cannot be in the future."
             )
         destination = dict(Destination)
         if destination.get("Arn") != archive["EventSourceArn"]:

@@ -137,10 +137,15 @@ class Events:
         except KeyError:
             raise ResourceNotFound(f"Event bus {name} does not exist.") from None
 
-    def _bus_shape(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+    def _bus_shape(self, doc: Mapping[str, Any], *, full: bool = True) -> dict[str, Any]:
+        """DescribeEventBus's shape, or ListEventBuses' ``EventBus`` when not ``full``."""
         out: dict[str, Any] = {"Name": doc["Name"], "Arn": doc["Arn"]}
-        if "Description" in doc:
-            out["Description"] = doc["Description"]
+        members = (
+            ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig") if full else ("Description",)
+        )
+        for member in members:
+            if member in doc:
+                out[member] = doc[member]
         out["CreationTime"] = self._datetime(doc["CreationTime"])
         out["LastModifiedTime"] = self._datetime(doc["LastModifiedTime"])
         return out
@@ -165,11 +170,21 @@ class Events:
         if EventSourceName:
             raise ResourceNotFound(f"Event source {EventSourceName} does not exist.")
         doc = self._new_bus_doc(Name, Description, Tags)
+        # Kept and reported as given; locally there is no KMS encryption or logging to apply them to,
+        # and the bus-level dead-letter queue only receives events that fail encryption.
+        for member, value in (
+            ("KmsKeyIdentifier", KmsKeyIdentifier),
+            ("DeadLetterConfig", DeadLetterConfig),
+            ("LogConfig", LogConfig),
+        ):
+            if value is not None:
+                doc[member] = value
         await self._store.write([Put(BUSES, Name, doc)])
         self._buses[Name] = doc
         out: dict[str, Any] = {"EventBusArn": doc["Arn"]}
-        if Description is not None:
-            out["Description"] = Description
+        for member in ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig"):
+            if member in doc:
+                out[member] = doc[member]
         return out
 
     async def describe_event_bus(self, *, Name: str | None = None) -> dict[str, Any]:
@@ -181,7 +196,7 @@ class Events:
     ) -> dict[str, Any]:
         names = sorted(n for n in self._buses if n.startswith(NamePrefix or ""))
         items, token = page(names, NextToken, Limit)
-        out: dict[str, Any] = {"EventBuses": [self._bus_shape(self._buses[n]) for n in items]}
+        out: dict[str, Any] = {"EventBuses": [self._bus_shape(self._buses[n], full=False) for n in items]}
         if token:
             out["NextToken"] = token
         return out
