@@ -45,7 +45,7 @@ class Router:
     def __init__(self) -> None:
         self._exact: dict[str, Target] = {}
         self._owners: dict[tuple[str, str], Target] = {}
-        self._apis: dict[str, object] = {}
+        self._apis: dict[str, ServiceApi] = {}
 
     # -- registration ---------------------------------------------------------------------
     def register_owner(self, service: str, resource_type: str, target: Target) -> None:
@@ -60,8 +60,12 @@ class Router:
         self._exact.pop(arn, None)
 
     def register_api(self, service: str, api: object) -> None:
-        """Expose ``api``'s methods as the operations of AWS service ``service`` ("sqs", "states", ...)."""
-        self._apis[service] = api
+        """Expose ``api``'s methods as the operations of AWS service ``service`` ("sqs", "states", ...).
+
+        Several objects may share one AWS service (Lambda's functions and its event source
+        mappings); an operation is looked up on each in the order they were registered.
+        """
+        self._apis.setdefault(service, ServiceApi(service)).parts.append(api)
 
     # -- lookups --------------------------------------------------------------------------
     def api(self, service: str) -> object:
@@ -73,6 +77,7 @@ class Router:
 
     @property
     def services(self) -> dict[str, object]:
+        """Every AWS service name with the object carrying its operations."""
         return dict(self._apis)
 
     def owner(self, arn: str) -> Target:
@@ -107,6 +112,21 @@ class Router:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+
+class ServiceApi:
+    """The operations of one AWS service, gathered from the objects registered for it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parts: list[object] = []
+
+    def __getattr__(self, method: str) -> Any:
+        for part in self.parts:
+            found = getattr(part, method, None)
+            if found is not None:
+                return found
+        raise AttributeError(f"{self.name} has no operation method {method!r}")
 
 
 def _is_target(obj: object) -> bool:

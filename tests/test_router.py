@@ -60,3 +60,20 @@ def test_call_api_operation():
         asyncio.run(router.call("sqs", "PurgeQueue", {}))
     with pytest.raises(ResourceNotFound):
         asyncio.run(router.call("sns", "Publish", {}))
+
+
+def test_one_service_from_several_objects():
+    class Functions:
+        async def invoke(self, FunctionName):
+            return {"f": FunctionName}
+
+    class Mappings:
+        async def create_event_source_mapping(self, FunctionName):
+            return {"m": FunctionName}
+
+    router = Router()
+    router.register_api("lambda", Functions())
+    router.register_api("lambda", Mappings())
+    assert asyncio.run(router.call("lambda", "Invoke", {"FunctionName": "a"})) == {"f": "a"}
+    assert asyncio.run(router.call("lambda", "CreateEventSourceMapping", {"FunctionName": "b"})) == {"m": "b"}
+    assert getattr(router.services["lambda"], "delete_function", None) is None
