@@ -1,0 +1,39 @@
+"""The AWS-recorded Step Functions cases in ../shared/conformance must keep passing.
+
+Runs the shared runner (``run_asl.py adapters.cloudlet_asl:run``) in a subprocess and fails
+when fewer cases pass than the floor in ``floors.json`` (raise the floor when a change makes
+more cases pass). Skipped where the folder does not exist, as in a fresh clone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFORMANCE = REPO_ROOT.parent / "shared" / "conformance"
+FLOORS = Path(__file__).with_name("floors.json")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(400)
+def test_asl_conformance_cases_stay_above_floor() -> None:
+    if not (CONFORMANCE / "run_asl.py").exists():
+        pytest.skip(f"no AWS-recorded conformance cases at {CONFORMANCE} (they live beside the repository)")
+    floor = json.loads(FLOORS.read_text())["asl"]
+    proc = subprocess.run(
+        [sys.executable, "run_asl.py", "adapters.cloudlet_asl:run", "-v"],
+        cwd=CONFORMANCE,
+        capture_output=True,
+        text=True,
+        timeout=380,
+    )
+    match = re.search(r"conformance: (\d+) passed, (\d+) failed, (\d+) skipped", proc.stdout)
+    assert match, f"runner printed no summary:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    passed = int(match.group(1))
+    assert passed >= floor, f"{passed} ASL cases pass, below the floor of {floor}:\n{proc.stdout[-6000:]}"
