@@ -263,7 +263,14 @@ class Archives:
             if days <= 0:
                 continue
             cutoff = int((now - days * 86400) * 1000)
-            old = [entry for seq, entry in await self._store.read_log(ARCHIVE_LOG, name) if seq < cutoff]
+            old: list[dict[str, Any]] = []
+            after: int | None = None
+            while True:  # entries are in seq (ingestion) order: read only up to the cutoff
+                chunk = await self._store.read_log(ARCHIVE_LOG, name, after=after, limit=_PAGE)
+                old.extend(entry for seq, entry in chunk if seq < cutoff)
+                if len(chunk) < _PAGE or chunk[-1][0] >= cutoff:
+                    break
+                after = chunk[-1][0]
             if not old:
                 continue
             doc["EventCount"] = max(0, int(doc["EventCount"]) - len(old))

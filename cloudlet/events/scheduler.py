@@ -73,10 +73,6 @@ class RuleScheduler:
         entry = self._entries.get(key)
         return entry[2] if entry else None
 
-    def fired(self, key: str, when: float) -> None:
-        """Record that ``key`` fired at ``when`` (the service persists it with the deliveries)."""
-        self._last[key] = when
-
     async def _run(self) -> None:
         while True:
             self._wake.clear()
