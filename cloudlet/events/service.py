@@ -41,8 +41,8 @@ from cloudlet.events.paging import page
 from cloudlet.events.schedule import parse_schedule
 from cloudlet.events.scheduler import RuleScheduler
 from cloudlet.events.transform import validate_input_transformer, validate_path
+from cloudlet.patterns import MAX_PATTERN_LENGTH, PatternIndex, test_event_pattern
 from cloudlet.patterns import EventPattern as CompiledPattern
-from cloudlet.patterns import PatternIndex, test_event_pattern
 from cloudlet.router import InvocationType, Router
 from cloudlet.store import Delete, Op, Put, Store
 
@@ -278,6 +278,11 @@ class Events:
         pattern_text = None
         if EventPattern is not None:
             pattern_text = _pattern_text(EventPattern)
+            if len(pattern_text) > MAX_PATTERN_LENGTH:
+                raise ValidationError(
+                    "1 validation error detected: Value at 'eventPattern' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {MAX_PATTERN_LENGTH}"
+                )
             CompiledPattern(pattern_text)  # validates; raises InvalidEventPattern with AWS's message
         existing = self._rules.get(rule_key(bus, Name))
         if existing is None and sum(1 for r in self._rules.values() if r.bus == bus) >= MAX_RULES_PER_BUS:
