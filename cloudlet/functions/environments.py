@@ -162,6 +162,8 @@ class Environment:
                 os.kill(self.pid, signal.SIGKILL)
         if self.writer is not None:
             self.writer.close()
+        if self.process is not None:
+            self.pool.host.collect(self.process)
 
     def close_files(self) -> None:
         if self._log_fd < 0:
@@ -304,6 +306,7 @@ class Pool:
         self.host.active.discard(env)
         if env.state != "busy" or self.closed:
             env.kill()
+            env.close_files()
             return
         env.state = "idle"
         env.last_used = time.monotonic()
@@ -521,10 +524,12 @@ class Pool:
             env.close_files()
         return len(stale)
 
-    def close(self) -> None:
-        """Kill every environment and the snapshot process."""
+    def close(self, *, force: bool = True) -> None:
+        """Kill the environments and the snapshot process; without ``force`` busy ones finish first."""
         self.closed = True
         for env in list(self.envs):
+            if env.state == "busy" and not force:
+                continue  # killed by release() when its invocation ends
             env.kill()
             if env.state == "dead":
                 env.close_files()
@@ -572,11 +577,20 @@ class EnvironmentHost:
         ] = {}
         self._server: asyncio.AbstractServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._collecting: set[asyncio.Task[int]] = set()
         self._pool_locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self.work_dir = Path(".")
         self.socket_path = ""
         #: called with (pool, env, output) when a snapshot's init wrote output worth logging
         self.on_snapshot_output: Callable[[Pool, Environment, str], None] | None = None
+
+    def collect(self, process: asyncio.subprocess.Process) -> None:
+        """Reap a killed child in the background (no zombies, no open transports)."""
+        if process.returncode is not None:
+            return
+        task = asyncio.get_running_loop().create_task(process.wait())
+        self._collecting.add(task)
+        task.add_done_callback(self._collecting.discard)
 
     async def start(self) -> None:
         self.work_dir = Path(tempfile.mkdtemp(prefix="cloudlet-fn-"))
@@ -594,6 +608,8 @@ class EnvironmentHost:
         for pool in list(self.pools.values()):
             pool.close()
         self.pools.clear()
+        if self._collecting:
+            await asyncio.wait(list(self._collecting), timeout=5.0)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -618,7 +634,7 @@ class EnvironmentHost:
     def retire(self, name: str, version: str | None = None) -> None:
         """Close the pools of function ``name`` (one version, or all)."""
         for key in [k for k in self.pools if k[0] == name and (version is None or k[1] == version)]:
-            self.pools.pop(key).close()
+            self.pools.pop(key).close(force=False)
 
     def note_snapshot_output(self, pool: Pool, env: Environment) -> None:
         output = env.read_output()

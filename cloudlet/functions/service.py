@@ -759,7 +759,9 @@ class Functions:
                 )
 
     def _event_config_out(self, name: str, qual: str, cfg: dict[str, Any]) -> dict[str, Any]:
-        return {"FunctionArn": self.function_arn(name, qual), **json.loads(json.dumps(cfg))}
+        out = {"FunctionArn": self.function_arn(name, qual), **json.loads(json.dumps(cfg))}
+        out["LastModified"] = _epoch(cfg["LastModified"])
+        return out
 
     async def put_function_event_invoke_config(
         self,
@@ -774,7 +776,7 @@ class Functions:
         self._check_event_config(MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig)
         async with self._write_lock:
             doc, name, qual = self._event_config_key(FunctionName, Qualifier)
-            cfg: dict[str, Any] = {"LastModified": _epoch(self.clock.time())}
+            cfg: dict[str, Any] = {"LastModified": self.clock.time()}
             if MaximumRetryAttempts is not None:
                 cfg["MaximumRetryAttempts"] = MaximumRetryAttempts
             if MaximumEventAgeInSeconds is not None:
@@ -808,7 +810,7 @@ class Functions:
             for kind in ("OnSuccess", "OnFailure"):
                 if DestinationConfig and kind in DestinationConfig:
                     cfg["DestinationConfig"][kind] = dict(DestinationConfig[kind] or {})
-            cfg["LastModified"] = _epoch(self.clock.time())
+            cfg["LastModified"] = self.clock.time()
             doc["event_configs"][qual] = cfg
             await self._save(doc)
         return self._event_config_out(name, qual, cfg)
