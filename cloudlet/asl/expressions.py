@@ -30,6 +30,7 @@ __all__ = [
     "MISSING",
     "Entropy",
     "EvalContext",
+    "JavaRandom",
     "SystemEntropy",
     "copy_json",
     "definition_error",
@@ -138,3 +139,40 @@ def copy_json(value: Any) -> Any:
     if type(value) is list:
         return [copy_json(v) if type(v) in (dict, list) else v for v in value]
     return value
+
+
+class JavaRandom:
+    """``java.util.Random``'s generator, for seeded ``States.MathRandom`` / ``$random(seed)``.
+
+    Step Functions runs on the JVM; a seeded call is expected to repeat exactly, so the seeded
+    sequence follows Java's documented linear congruential generator.
+    """
+
+    _MULTIPLIER = 0x5DEECE66D
+    _MASK = (1 << 48) - 1
+
+    __slots__ = ("_seed",)
+
+    def __init__(self, seed: int) -> None:
+        self._seed = (seed ^ self._MULTIPLIER) & self._MASK
+
+    def _next(self, bits: int) -> int:
+        self._seed = (self._seed * self._MULTIPLIER + 0xB) & self._MASK
+        value = self._seed >> (48 - bits)
+        return value - (1 << bits) if value >= 1 << (bits - 1) and bits == 32 else value
+
+    def next_int(self, bound: int) -> int:
+        """Uniform int in [0, bound) exactly as ``Random.nextInt(bound)``."""
+        if bound <= 0:
+            raise ValueError("bound must be positive")
+        if bound & -bound == bound:
+            return (bound * self._next(31)) >> 31
+        while True:
+            bits = self._next(31)
+            value = bits % bound
+            if bits - value + (bound - 1) < (1 << 31):
+                return value
+
+    def next_double(self) -> float:
+        """Uniform float in [0, 1) exactly as ``Random.nextDouble()``."""
+        return ((self._next(26) << 27) + self._next(27)) * (1.0 / (1 << 53))

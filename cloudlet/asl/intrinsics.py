@@ -16,7 +16,6 @@ import base64
 import binascii
 import hashlib
 import math
-import random as _random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from cloudlet.asl.expressions import MISSING, EvalContext, definition_error, to_json
+from cloudlet.asl.expressions import MISSING, EvalContext, JavaRandom, definition_error, to_json
 from cloudlet.asl.jsonpath import JsonPath, PathSyntaxError, parse_path
 from cloudlet.errors import ExecutionError
 
@@ -317,8 +316,9 @@ def _math_random(args: list[Any], ctx: EvalContext) -> int:
         raise _failure(
             f"Invalid arguments in States.MathRandom: start ({start}) must be less than end ({end})"
         )
-    r = _random.Random(_java_round(args[2])).random() if len(args) == 3 else ctx.entropy.random()
-    return start + int(r * (end - start))
+    if len(args) == 3:
+        return start + JavaRandom(_java_round(args[2])).next_int(end - start)
+    return start + int(ctx.entropy.random() * (end - start))
 
 
 def _math_add(args: list[Any], ctx: EvalContext) -> int:
@@ -400,6 +400,9 @@ def _literal_arg(value: Any) -> _Arg:
     return lambda data, ctx, field: value
 
 
+_ESCAPES = {"{": "\ue000", "}": "\ue001", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -477,10 +480,12 @@ class _Parser:
             c = self.text[self.pos]
             if c == "\\":
                 nxt = self.text[self.pos + 1 : self.pos + 2]
-                if nxt not in ("'", "{", "}", "\\"):
-                    raise self.error("invalid escape in string literal")
-                # keep \{ and \} distinguishable from placeholders: mark them with a private char
-                buf.append({"{": "\ue000", "}": "\ue001"}.get(nxt, nxt))
+                if not nxt:
+                    raise self.error("unterminated string literal")
+                # AWS documents \' \{ \} \\; other escapes are read as JSON's (\n, \t, ...) or
+                # as the character itself. \{ and \} are marked with private characters so they
+                # stay distinguishable from {} placeholders until States.Format has split on them.
+                buf.append(_ESCAPES.get(nxt, nxt))
                 self.pos += 2
                 continue
             self.pos += 1

@@ -23,7 +23,6 @@ AWS fails a field that evaluates to undefined, so this module does too.
 from __future__ import annotations
 
 import hashlib
-import random as _random
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,7 +32,15 @@ from jsonata import Jsonata
 from jsonata.jexception import JException
 from jsonata.utils import Utils
 
-from cloudlet.asl.expressions import MISSING, EvalContext, copy_json, definition_error, to_json, type_name
+from cloudlet.asl.expressions import (
+    MISSING,
+    EvalContext,
+    JavaRandom,
+    copy_json,
+    definition_error,
+    to_json,
+    type_name,
+)
 from cloudlet.errors import ExecutionError
 
 __all__ = ["JsonataTemplate", "compile_jsonata", "is_jsonata_template", "unexpected_type"]
@@ -128,7 +135,9 @@ def _entropy_functions(ctx: EvalContext) -> dict[str, Any]:
     def random(seed: Any = None) -> float:
         if seed is None or seed is _NULL:
             return entropy.random()
-        return _random.Random(_plain(seed) if not isinstance(seed, float) else seed).random()
+        if isinstance(seed, bool) or not isinstance(seed, int | float):
+            raise _query_error(f"The $random seed must be a number, but was: {to_json(_plain(seed))}")
+        return JavaRandom(int(seed)).next_double()
 
     return {"uuid": Jsonata.JLambda(uuid), "random": Jsonata.JLambda(random)}
 

@@ -137,6 +137,7 @@ GRAMMAR = [
     ("States.Format('it\\'s {}', 'x')", None, "it's x"),
     ("States.Format('back\\\\slash {}', 'x')", None, "back\\slash x"),
     ("States.Array('a,b', 'c)')", None, ["a,b", "c)"]),
+    ("States.Array('tab\\tquote\\\"')", None, ['tab\tquote"']),
     # literals
     ("States.Array(1, -2, 3.5, true, false, null)", None, [1, -2, 3.5, True, False, None]),
     # nested calls
@@ -162,6 +163,18 @@ def test_math_random_is_in_range_and_uses_entropy() -> None:
     assert run("States.MathRandom($.start, $.end)", {"start": 1, "end": 999}) == 1 + int(0.5 * 998)
     seeded = [run("States.MathRandom(1, 1000, 7)") for _ in range(3)]
     assert len(set(seeded)) == 1 and 1 <= seeded[0] < 1000
+    # a seed gives java.util.Random's sequence: new Random(42).nextInt(10) == 0
+    assert run("States.MathRandom(0, 10, 42)") == 0
+    assert run("States.MathRandom(5, 15, 42)") == 5
+
+
+def test_java_random_matches_the_jvm() -> None:
+    """Known outputs of java.util.Random for seed 42."""
+    from cloudlet.asl.expressions import JavaRandom
+
+    rng = JavaRandom(42)
+    assert [rng.next_int(10) for _ in range(5)] == [0, 3, 8, 4, 0]
+    assert JavaRandom(42).next_double() == 0.7275636800328681
 
 
 def test_uuid_default_entropy_is_a_uuid4() -> None:
@@ -219,7 +232,6 @@ INVALID = [
     "States.Format(",
     "States.Format('x'",
     "States.Format('unterminated)",
-    "States.Format('bad \\n escape')",
     "States.Array(1,)",
     "States.Array(,1)",
     "States.Array(1 2)",

@@ -104,6 +104,7 @@ def test_jsonata(value: Any, expected: Any) -> None:
 def test_seeded_random_is_reproducible() -> None:
     first = evaluate("{% $random(7) %}")
     assert first == evaluate("{% $random(7) %}") and 0 <= first < 1
+    assert evaluate("{% $random(42) %}") == 0.7275636800328681  # new java.util.Random(42).nextDouble()
 
 
 def test_literal_template_is_copied() -> None:
