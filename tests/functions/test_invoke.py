@@ -115,9 +115,19 @@ def test_handler_exception(run_service):
         ("basic", "nodots", "Runtime.MalformedHandlerName", None),
     ],
 )
-def test_init_errors(run_service, fixture, handler, error_type, message):
+def test_init_errors(run_service, tmp_path, fixture, handler, error_type, message):
+    syntax = tmp_path / "syntax"
+    syntax.mkdir()
+    (syntax / "app.py").write_text("def handler(event, context)\n    return 1\n")  # no colon
+
     async def body(f):
-        await create(f, "init", handler, fixture=fixture)
+        where = str(syntax) if fixture == "syntax" else str(FIXTURES / fixture)
+        await f.create_function(
+            FunctionName="init",
+            Runtime="python3.11",
+            Handler=handler,
+            Code={"S3Bucket": "local", "S3Key": where},
+        )
         response = await f.invoke(FunctionName="init", LogType="Tail")
         assert response["FunctionError"] == "Unhandled"
         error = _payload(response)
