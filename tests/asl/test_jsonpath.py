@@ -270,3 +270,42 @@ def test_result_path_then_path_reads_back(keys: list[str], data: Any, value: Any
         assert exc.error == "States.ResultPathMatchFailure"
         return
     assert compile_path(path, where="/x").find(out, CTX) == value
+
+
+# --- agreement with an independent implementation -----------------------------------------
+
+step = st.one_of(
+    st.sampled_from(["a", "b", "c"]).map(lambda k: f".{k}"),
+    st.sampled_from(["a", "b"]).map(lambda k: f"['{k}']"),
+    st.integers(-3, 3).map(lambda i: f"[{i}]"),
+    st.just("[*]"),
+    st.just(".*"),
+    st.sampled_from(["[1:]", "[:2]", "[0:2]"]),
+    st.sampled_from(["a", "c"]).map(lambda k: f"..{k}"),
+)
+tree = st.recursive(
+    st.integers(0, 9),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from("abc"), children, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+def _canonical(values: list[Any]) -> list[str]:
+    import json
+
+    return sorted(json.dumps(v, sort_keys=True) for v in values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(step, min_size=1, max_size=4), tree)
+def test_selection_agrees_with_jsonpath_ng(steps: list[str], data: Any) -> None:
+    """Names, indexes, wildcards, slices and descent select what jsonpath-ng selects."""
+    jsonpath_ng = pytest.importorskip("jsonpath_ng")
+    text = "$" + "".join(steps)
+    path = compile_path(text, where="/x")
+    found = path.find(data, CTX)
+    ours = ([] if found is MISSING else [found]) if path.definite else found
+    theirs = [m.value for m in jsonpath_ng.parse(text).find(data)]
+    assert _canonical(ours) == _canonical(theirs)
