@@ -49,7 +49,7 @@ from cloudlet.workflows.records import (
     TIMED_OUT,
     ExecutionRecord,
 )
-from cloudlet.workflows.tokens import encode_task_token
+from cloudlet.workflows.tokens import decode_task_token, encode_task_token
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +142,10 @@ class ExecutionRun:
         self._pending: list[Op] = []
         self._writes: list[asyncio.Future[None]] = []
         self._callbacks: dict[str, _Callback] = {}
-        self._early: dict[str, dict[str, Any]] = {}
         self._issued: set[str] = set()
-        self._stop: asyncio.Future[tuple[str, str | None, str | None]] | None = None
-        self.done: asyncio.Future[ExecutionRecord] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._stop: asyncio.Future[tuple[str, str | None, str | None]] = loop.create_future()
+        self.done: asyncio.Future[ExecutionRecord] = loop.create_future()
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -154,7 +154,7 @@ class ExecutionRun:
 
     def stop(self, status: str, error: str | None, cause: str | None) -> None:
         """Abort the execution (StopExecution) with ``status`` ABORTED."""
-        if self._stop is not None and not self._stop.done():
+        if not self._stop.done():
             self._stop.set_result((status, error, cause))
 
     def issued(self, key: str) -> bool:
@@ -175,8 +175,6 @@ class ExecutionRun:
         waiter = self._callbacks.get(key)
         if waiter is not None and not waiter.future.done():
             waiter.future.set_result(entry)
-        else:
-            self._early[key] = entry
 
     def heartbeat(self, key: str) -> None:
         """SendTaskHeartbeat: push the waiting task's heartbeat deadline back."""
@@ -199,8 +197,6 @@ class ExecutionRun:
 
     # -- the run ------------------------------------------------------------------------------
     async def _run(self) -> ExecutionRecord:
-        loop = asyncio.get_running_loop()
-        self._stop = loop.create_future()
         if self.durable:
             await self._load()
         entropy = JournalEntropy(self._entropy_recorded, self._record_entropy if self.durable else None)
@@ -398,16 +394,18 @@ class ExecutionRun:
         return result
 
     async def _wait_for_token(self, effect: InvokeResource, started: float) -> Any:
-        key = effect.key
+        # Callbacks name the token's key (the NewTaskToken effect), not the invoke's own key.
+        key = decode_task_token(effect.task_token)[1] if effect.task_token else effect.key
+        self._issued.add(key)
+        entry = self._journal.get(key)
+        if entry is not None:  # answered while the execution was not waiting (or before a crash)
+            return _answer(entry)
         marker = self._journal.get(key + "#delivered")
         if marker is not None:
             started = float(marker["d"])
         waiter = _Callback(asyncio.get_running_loop().create_future())
         self._callbacks[key] = waiter
-        self._issued.add(key)
         try:
-            if key in self._early:
-                waiter.future.set_result(self._early.pop(key))
             if marker is None:
                 try:
                     await self._limited(self._deliver(self, effect), effect, started, None)

@@ -122,7 +122,7 @@ class Integrations:
     # -- other services ---------------------------------------------------------------------------------
     async def _call_service(self, service: str, action: str, payload: Any) -> Any:
         operation = action[:1].upper() + action[1:]
-        params = payload if isinstance(payload, dict) else {}
+        params = _stringify_bodies(service, operation, payload if isinstance(payload, dict) else {})
         try:
             return _jsonable(await self._router.call(service, operation, params))
         except ExecutionError as exc:
@@ -188,6 +188,29 @@ def describe_for_task(record: ExecutionRecord, *, parse_json: bool) -> dict[str,
     if not redrivable:
         out["RedriveStatusReason"] = f"Execution is {record.status} and cannot be redriven"
     return out
+
+
+#: Optimized integrations accept JSON where the API takes text and serialize it for you.
+_TEXT_FIELDS: dict[tuple[str, str], str] = {
+    ("sqs", "SendMessage"): "MessageBody",
+    ("sns", "Publish"): "Message",
+}
+
+
+def _stringify_bodies(service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Serialize JSON message bodies as AWS's optimized integrations do."""
+    field = _TEXT_FIELDS.get((service, operation))
+    if field is not None and field in params and not isinstance(params[field], str):
+        return {**params, field: orjson.dumps(params[field]).decode()}
+    if (service, operation) == ("events", "PutEvents") and isinstance(params.get("Entries"), list):
+        entries = [
+            {**e, "Detail": orjson.dumps(e["Detail"]).decode()}
+            if isinstance(e, dict) and "Detail" in e and not isinstance(e["Detail"], str)
+            else e
+            for e in params["Entries"]
+        ]
+        return {**params, "Entries": entries}
+    return params
 
 
 def _split_service_arn(resource: str) -> tuple[str, str]:

@@ -161,7 +161,7 @@ def test_callback_reaches_the_execution_and_survives_a_restart():
         task = asyncio.ensure_future(again.run())
         await settle()
         assert calls == []  # delivered before the crash: not delivered twice
-        token_arn, key = decode_task_token(encode_task_token(ARN, "1.T.invoke"))
+        token_arn, key = decode_task_token(encode_task_token(ARN, "1.T.token"))
         assert again.issued(key) and token_arn == ARN
         await again.callback(key, {"v": {"ok": True}})
         final = await task
@@ -177,7 +177,7 @@ def test_heartbeat_timeout_and_heartbeats_extend_it():
         task = asyncio.ensure_future(run.run())
         await settle()
         await clock.advance(8)
-        run.heartbeat("1.T.invoke")
+        run.heartbeat("1.T.token")
         await settle()
         await clock.advance(8)  # 16 s since start, 8 s since the heartbeat
         await settle()
