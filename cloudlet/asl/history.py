@@ -9,7 +9,9 @@ The engine builds ``type`` and the details object; the driver adds ``id``,
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -40,10 +42,17 @@ def payload_details(field: str, text: str) -> dict[str, Any]:
     return {field: text, field + "Details": _NOT_TRUNCATED}
 
 
+@lru_cache(maxsize=64)
+def _second_text(second: int) -> str:
+    # formatting the date part is the costly bit; states entered in one second share it
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+
+
 def iso_timestamp(ts: float) -> str:
     """Epoch seconds as AWS's context-object time text (``2024-01-01T00:00:00.123Z``)."""
-    dt = datetime.fromtimestamp(ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    second = int(ts // 1)
+    millis = int((ts - second) * 1000)
+    return f"{_second_text(second)}{millis:03d}Z"
 
 
 def make_event(

@@ -120,7 +120,8 @@ class _StateRun:
 
     def ctx(self) -> EvalContext:
         if self._ctx is None:
-            self._ctx = EvalContext(self.context_object(), self.scope.variables, self.run.entropy)
+            obj = self.context_object() if self.state.uses_context else None
+            self._ctx = EvalContext(obj, self.scope.variables, self.run.entropy)
         return self._ctx
 
     def reset(self) -> None:
@@ -128,7 +129,8 @@ class _StateRun:
 
     def states(self, input_: Any, **extra: Any) -> dict[str, Any]:
         """The ``$states`` binding for JSONata expressions."""
-        out = {"input": input_, "context": self.ctx().context}
+        ctx = self.ctx().context
+        out = {"input": input_, "context": ctx if ctx is not None else self.context_object()}
         out.update(extra)
         return out
 

@@ -157,6 +157,9 @@ class State:
     item_reader: Any = None
     result_writer: Any = None
     item_batcher: Any = None
+    #: False when nothing in the state can read the context object (``$$``, ``$states``),
+    #: so the interpreter need not build it.
+    uses_context: bool = True
     #: Fields AWS accepts that this engine parses but does not run (named in errors).
     unsupported: tuple[str, ...] = ()
 

@@ -357,12 +357,14 @@ class _Builder:
                     f"The field '{key}' is not supported when the query language is JSONPath",
                     f"{where}/{key}",
                 )
+        text = json.dumps(body)
         fields: dict[str, Any] = {
             "name": name,
             "type": stype,
             "where": where,
             "query_language": language,
             "comment": body.get("Comment"),
+            "uses_context": "$$" in text or "$states" in text,
         }
         self._flow(stype, body, where, fields)
         self._io(stype, body, where, language, fields)
