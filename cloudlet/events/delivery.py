@@ -167,7 +167,7 @@ class Dispatcher:
             ctx = RuleContext(doc["rule_arn"], doc["rule_name"], iso_time(float(doc["accepted"])))
             try:
                 payload = target_payload(target, doc["event"], ctx)
-                await self._router.deliver(target["Arn"], payload, invocation_type="Event")
+                await self._send(target, payload, doc["event"])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -181,6 +181,28 @@ class Dispatcher:
             self._finish(doc["key"])
         finally:
             self._semaphore.release()
+
+    async def _send(self, target: dict[str, Any], payload: Any, event: dict[str, Any]) -> None:
+        """Hand ``payload`` to the target; a FIFO queue gets SqsParameters' group, the event id dedups."""
+        group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+        if group and target["Arn"].startswith("arn:aws:sqs:") and "sqs" in self._router.services:
+            arn = parse_arn(target["Arn"])
+            url = await self._router.call(
+                "sqs", "GetQueueUrl", {"QueueName": arn.resource, "QueueOwnerAWSAccountId": arn.account}
+            )
+            body = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+            await self._router.call(
+                "sqs",
+                "SendMessage",
+                {
+                    "QueueUrl": url["QueueUrl"],
+                    "MessageBody": body,
+                    "MessageGroupId": group,
+                    "MessageDeduplicationId": str(event.get("id", "")),
+                },
+            )
+            return
+        await self._router.deliver(target["Arn"], payload, invocation_type="Event")
 
     def _finish(self, key: str) -> None:
         self._pending.pop(key, None)

@@ -61,3 +61,44 @@ def test_dead_letter_queue_receives_event_with_error_attributes(run: Any) -> Non
             await sqs.stop()
 
     run(scenario)
+
+
+def test_fifo_queue_target_uses_sqs_parameters(run: Any) -> None:
+    async def scenario(env: Env) -> None:
+        from cloudlet.config import ServiceConfig
+
+        sqs = queues.Queues(
+            store=env.store,
+            router=env.router,
+            clock=env.clock,
+            config=ServiceConfig(account=ACCOUNT, region=REGION),
+        )
+        await sqs.start()
+        try:
+            url = (await sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"}))[
+                "QueueUrl"
+            ]
+            await env.events.put_rule(Name="r", EventPattern='{"source": ["my.app"]}')
+            await env.events.put_targets(
+                Rule="r",
+                Targets=[
+                    {
+                        "Id": "q",
+                        "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders.fifo",
+                        "SqsParameters": {"MessageGroupId": "g1"},
+                    }
+                ],
+            )
+            await env.events.put_events(
+                Entries=[{"Source": "my.app", "DetailType": "t", "Detail": '{"a": 1}'}]
+            )
+            await env.eventually(lambda: env.events.dispatcher.pending == 0)
+            received = await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+            messages = received.get("Messages", [])
+            assert len(messages) == 1
+            assert messages[0]["Attributes"]["MessageGroupId"] == "g1"
+            assert json.loads(messages[0]["Body"])["detail"] == {"a": 1}
+        finally:
+            await sqs.stop()
+
+    run(scenario)
