@@ -26,7 +26,7 @@ from cloudlet.arns import parse_arn
 from cloudlet.clock import Clock
 from cloudlet.errors import CloudletError, LimitExceeded, ResourceNotFound, ValidationError
 from cloudlet.events.entries import iso_time
-from cloudlet.events.transform import RuleContext, target_payload
+from cloudlet.events.transform import RuleContext, apply_input_path, target_payload
 from cloudlet.router import Router
 from cloudlet.store import Delete, Put, Store
 
@@ -199,6 +199,21 @@ class Dispatcher:
                     "MessageBody": body,
                     "MessageGroupId": group,
                     "MessageDeduplicationId": str(event.get("id", "")),
+                },
+            )
+            return
+        if target["Arn"].startswith("arn:aws:kinesis:") and "kinesis" in self._router.services:
+            # AWS partitions by KinesisParameters.PartitionKeyPath on the event, else by the event id.
+            key_path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
+            key = apply_input_path(event, key_path) if key_path else None
+            body = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+            await self._router.call(
+                "kinesis",
+                "PutRecord",
+                {
+                    "StreamName": parse_arn(target["Arn"]).resource_name,
+                    "Data": body.encode(),
+                    "PartitionKey": str(key if key is not None else event.get("id", "")),
                 },
             )
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cloudlet.store import MemoryStore
@@ -70,8 +71,6 @@ def test_exhausted_retries_go_to_the_dead_letter_queue_with_aws_attributes(run: 
         await env.eventually(lambda: len(sqs.sent) == 1)
         message = sqs.sent[0]
         assert message["QueueUrl"] == f"http://localhost/{ACCOUNT}/dlq"
-        import json
-
         body = json.loads(message["MessageBody"])
         assert body["id"] == result["Entries"][0]["EventId"] and body["detail"] == {"n": 1}
         attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
@@ -165,3 +164,38 @@ def test_pending_deliveries_resume_after_a_restart(run: Any) -> None:
 
     run(accept, store=store)
     run(resume, store=store)
+
+
+class FakeKinesis:
+    """Records PutRecord calls."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    async def put_record(self, **kwargs: Any) -> dict[str, Any]:
+        self.records.append(kwargs)
+        return {"ShardId": "shardId-000000000000", "SequenceNumber": str(len(self.records))}
+
+
+def test_kinesis_targets_are_partitioned_by_partition_key_path_or_event_id(run: Any) -> None:
+    async def scenario(env: Env) -> None:
+        kinesis = FakeKinesis()
+        env.router.register_api("kinesis", kinesis)
+        stream = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks"
+        await env.events.put_rule(Name="r", EventPattern='{"source": ["my.app"]}')
+        await env.events.put_targets(
+            Rule="r",
+            Targets=[
+                {"Id": "keyed", "Arn": stream, "KinesisParameters": {"PartitionKeyPath": "$.detail.n"}},
+                {"Id": "plain", "Arn": stream, "InputPath": "$.detail"},
+            ],
+        )
+        result = await env.events.put_events(Entries=[ENTRY])
+        await env.eventually(lambda: len(kinesis.records) == 2)
+        by_key = {r["PartitionKey"]: r for r in kinesis.records}
+        assert set(by_key) == {"1", result["Entries"][0]["EventId"]}
+        assert all(r["StreamName"] == "clicks" for r in kinesis.records)
+        assert json.loads(by_key["1"]["Data"])["detail"] == {"n": 1}
+        assert json.loads(by_key[result["Entries"][0]["EventId"]]["Data"]) == {"n": 1}
+
+    run(scenario)
