@@ -41,6 +41,8 @@ class EventQueue:
     def __init__(self, service: Functions, *, retry_delay: float = 60.0) -> None:
         self.service = service
         self.retry_delay = retry_delay
+        #: first wait after a throttled attempt (doubles per throttle, at most five minutes)
+        self.throttle_delay = min(1.0, retry_delay)
         self._records: dict[str, dict[str, Any]] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._counter = 0
@@ -159,7 +161,7 @@ class EventQueue:
             )
         except TooManyRequests:
             record["throttles"] += 1
-            record["due"] = now + min(300.0, 1.0 * 2 ** min(record["throttles"], 9))
+            record["due"] = now + min(300.0, self.throttle_delay * 2 ** min(record["throttles"] - 1, 9))
             await service.store.write([Put(NAMESPACE, key, record)])
             self._schedule(key, record)
             return
