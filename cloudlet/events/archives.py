@@ -203,7 +203,7 @@ class Archives:
         NextToken: str | None = None,
         Limit: int | None = None,
     ) -> dict[str, Any]:
-        if NamePrefix and EventSourceArn:
+        if sum(x is not None for x in (NamePrefix, EventSourceArn, State)) > 1:
             raise ValidationError(
                 "At most one filter is allowed for ListArchives. "
                 "Use either : State, EventSourceArn, or NamePrefix."
