@@ -159,7 +159,7 @@ class ExecutionRun:
 
     def issued(self, key: str) -> bool:
         """True if this execution handed out the task token of effect ``key``."""
-        return key in self._issued or key in self._callbacks
+        return key in self._issued or key in self._callbacks or key + "#delivered" in self._journal
 
     def answered(self, key: str) -> bool:
         """True if the effect ``key`` already has a result (a late callback is too late)."""
