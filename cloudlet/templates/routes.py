@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from cloudlet.templates.application import Resource
 
@@ -19,7 +20,7 @@ class ApiRoute:
     method: str
     path: str
     function_arn: str
-    payload_format: str  # "1.0" (REST API, v1 events) or "2.0" (HTTP API default)
+    payload_format: Literal["1.0", "2.0"]  # "1.0": REST API (v1 events); "2.0": HTTP API default
 
 
 def api_routes(resource: Resource) -> list[ApiRoute]:
@@ -37,7 +38,8 @@ def api_routes(resource: Resource) -> list[ApiRoute]:
             match = _INVOCATION_URI.search(str(integration.get("uri", "")))
             if not match:
                 continue
-            fmt = str(integration.get("payloadFormatVersion") or ("2.0" if is_http_api else "1.0"))
+            declared = str(integration.get("payloadFormatVersion") or ("2.0" if is_http_api else "1.0"))
+            fmt: Literal["1.0", "2.0"] = "2.0" if declared == "2.0" else "1.0"
             verb = "ANY" if method.lower() == "x-amazon-apigateway-any-method" else method.upper()
             routes.append(ApiRoute(resource.name, verb, path, match.group(1), fmt))
     return routes

@@ -47,6 +47,7 @@ def transform_sam(
     read_file: Callable[[str], str],
 ) -> dict[str, Any]:
     """The CloudFormation template that AWS's SAM transform makes of ``template``."""
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -87,8 +88,10 @@ def transform_sam(
                     ("Resources", logical_id, "Properties", "DefinitionUri"),
                 ) from None
     session = SimpleNamespace(region_name=region)
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
     try:
-        translated: dict[str, Any] = Translator({}, Parser(), boto_session=session).translate(
+        translator = Translator({}, Parser(), boto_session=session, metrics=metrics)
+        translated: dict[str, Any] = translator.translate(
             template, dict(parameters), get_managed_policy_map=lambda: {}
         )
     except InvalidDocumentException as exc:
@@ -97,6 +100,8 @@ def transform_sam(
         path = ("Resources", logical_id) if logical_id else ("Resources",)
         messages = "; ".join(str(getattr(c, "message", c)) for c in exc.causes) or str(exc)
         raise index.error(f"SAM transform failed: {messages}", path) from None
+    finally:
+        metrics.publish()  # to nowhere: the translator records metrics we do not send
     return translated
 
 
