@@ -114,7 +114,10 @@ class Deployer:
                     current[lid] = deployed
                     result.unchanged.append(lid)
                     continue
-                physical = await self._run(lid, resource.line, "update", handler.update(self, deployed, resource))
+                work = handler.update(self, deployed, resource)
+                physical = await self._run(lid, resource.line, "update", work)
+                    lid, resource.line, "update", handler.update(self, deployed, resource)
+                )
                 result.updated.append(lid)
             else:
                 physical = await self._run(lid, resource.line, "create", handler.create(self, resource))
