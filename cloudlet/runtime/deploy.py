@@ -116,8 +116,6 @@ class Deployer:
                     continue
                 work = handler.update(self, deployed, resource)
                 physical = await self._run(lid, resource.line, "update", work)
-                    lid, resource.line, "update", handler.update(self, deployed, resource)
-                )
                 result.updated.append(lid)
             else:
                 physical = await self._run(lid, resource.line, "create", handler.create(self, resource))
