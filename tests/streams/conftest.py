@@ -11,9 +11,9 @@ import pytest
 
 from cloudlet.clock import Clock, ManualClock
 from cloudlet.config import ServiceConfig
-from cloudlet.streams import Streams
 from cloudlet.router import Router
 from cloudlet.store import MemoryStore, Store
+from cloudlet.streams import Streams
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -148,7 +148,7 @@ async def test_millis_behind_latest_and_iterator_expiry():
     clock = ManualClock()
     async with running_streams(clock=clock) as kinesis:
         await kinesis.create_stream(StreamName="s", ShardCount=1)
-        for i in range(3):
+        for _ in range(3):
             await kinesis.put_record(StreamName="s", Data=b"x", PartitionKey="k")
             await clock.advance(1)
         it = (
