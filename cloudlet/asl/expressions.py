@@ -86,12 +86,16 @@ class EvalContext:
     """Everything an expression reads besides the state input.
 
     ``context`` is the context object (``$$``); ``variables`` are the workflow variables in
-    scope; ``entropy`` gives UUIDs and random numbers.
+    scope; ``entropy`` gives UUIDs and random numbers; ``now`` (optional) fixes the time
+    JSONata's ``$now()`` and ``$millis()`` report.
     """
 
     context: Any = None
     variables: Mapping[str, Any] = field(default_factory=dict)
     entropy: Entropy = field(default_factory=SystemEntropy)
+    #: Evaluation time (epoch seconds) for JSONata's ``$now()`` / ``$millis()``. A driver that
+    #: replays sets it from its journal so replays see the same time; None = the wall clock.
+    now: float | None = None
 
 
 def to_json(value: Any) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 from jsonata import Jsonata
+from jsonata.functions import Functions
 from jsonata.jexception import JException
 from jsonata.utils import Utils
 
@@ -139,7 +140,19 @@ def _entropy_functions(ctx: EvalContext) -> dict[str, Any]:
             raise _query_error(f"The $random seed must be a number, but was: {to_json(_plain(seed))}")
         return JavaRandom(int(seed)).next_double()
 
-    return {"uuid": Jsonata.JLambda(uuid), "random": Jsonata.JLambda(random)}
+    functions = {"uuid": Jsonata.JLambda(uuid), "random": Jsonata.JLambda(random)}
+    if ctx.now is not None:
+        millis_now = int(ctx.now * 1000)
+
+        def now(picture: Any = None, timezone: Any = None) -> Any:
+            return Functions.datetime_from_millis(millis_now, picture, timezone)
+
+        def millis() -> int:
+            return millis_now
+
+        functions["now"] = Jsonata.JLambda(now)
+        functions["millis"] = Jsonata.JLambda(millis)
+    return functions
 
 
 # --- values in and out ---------------------------------------------------------------------
@@ -193,7 +206,11 @@ def _fast_path(source: str) -> Callable[[_Env], Any] | None:
         return None
     root = m.group(1)
     keys = tuple(k for k in m.group(2).split(".") if k)
-    if root in _STATIC_FUNCTIONS or root in ("uuid", "random") or _NOT_NAMES.intersection(keys):
+    if (
+        root in _STATIC_FUNCTIONS
+        or root in ("uuid", "random", "now", "millis")
+        or _NOT_NAMES.intersection(keys)
+    ):
         return None
 
     def lookup(env: _Env) -> Any:

@@ -235,3 +235,11 @@ def test_member_lookups_agree_with_the_library(data: Any, source: str) -> None:
     from cloudlet.asl.jsonata import _plain
 
     assert got == ("error" if expected is None else _plain(expected))
+
+
+def test_now_and_millis_use_the_drivers_time() -> None:
+    ctx = EvalContext(context=CONTEXT, now=1700000000.123)
+    template = compile_jsonata({"now": "{% $now() %}", "ms": "{% $millis() %}"}, where="/x", field="Output")
+    assert template.evaluate(STATES, ctx) == {"now": "2023-11-14T22:13:20.123Z", "ms": 1700000000123}
+    picture = compile_jsonata("{% $now('[Y0001]-[M01]-[D01]') %}", where="/x", field="Output")
+    assert picture.evaluate(STATES, ctx) == "2023-11-14"
