@@ -378,8 +378,11 @@ class ExecutionRun:
     async def _perform_invoke(self, effect: InvokeResource, scope: _Scope) -> Any:
         key = effect.key
         entry = self._journal.get(key)
+        if entry is None and effect.pattern == "wait_for_task_token":
+            entry = self._journal.get(_token_key(effect))
         if entry is not None:
             return _answer(entry)
+        # Performed live: what this generator records from now on is new, not a replay.
         scope.diverged = True
         await self._flush(wait=True)
         started = self._clock.time()
@@ -395,7 +398,7 @@ class ExecutionRun:
 
     async def _wait_for_token(self, effect: InvokeResource, started: float) -> Any:
         # Callbacks name the token's key (the NewTaskToken effect), not the invoke's own key.
-        key = decode_task_token(effect.task_token)[1] if effect.task_token else effect.key
+        key = _token_key(effect)
         self._issued.add(key)
         entry = self._journal.get(key)
         if entry is not None:  # answered while the execution was not waiting (or before a crash)
@@ -553,6 +556,11 @@ class ExecutionRun:
     async def _write(self, ops: list[Op]) -> None:
         assert self._store is not None
         await self._store.write(ops)
+
+
+def _token_key(effect: InvokeResource) -> str:
+    """The key callbacks for ``effect`` name: the NewTaskToken effect's, carried in its token."""
+    return decode_task_token(effect.task_token)[1] if effect.task_token else effect.key
 
 
 def task_error(error: str, cause: str | None) -> ExecutionError:
