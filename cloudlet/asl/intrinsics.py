@@ -400,6 +400,9 @@ def _literal_arg(value: Any) -> _Arg:
     return lambda data, ctx, field: value
 
 
+#: "You can nest up to 10 intrinsic functions within a field" (AWS's intrinsic functions page).
+MAX_NESTING = 10
+
 _ESCAPES = {"{": "\ue000", "}": "\ue001", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 
 
@@ -407,6 +410,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def error(self, why: str) -> IntrinsicSyntaxError:
         return IntrinsicSyntaxError(f"{why} at position {self.pos}")
@@ -416,6 +420,15 @@ class _Parser:
             self.pos += 1
 
     def call(self) -> tuple[_Function, list[_Arg], list[str | None]]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"intrinsic functions can be nested at most {MAX_NESTING} deep")
+        try:
+            return self._call()
+        finally:
+            self.depth -= 1
+
+    def _call(self) -> tuple[_Function, list[_Arg], list[str | None]]:
         if not self.text.startswith("States.", self.pos):
             raise self.error("expected an intrinsic function")
         start = self.pos

@@ -258,6 +258,21 @@ def test_invalid_calls_are_definition_errors(text: str) -> None:
     )
 
 
+def test_nesting_limit() -> None:
+    ten = "States.Array(" * 10 + "1" + ")" * 10
+    assert run(ten) == [[[[[[[[[[1]]]]]]]]]]
+    # nine-deep, in the shape of the documented example
+    arn = {"ImageRecipe": {"Arn": "arn:aws:imagebuilder:us-east-1:123:image-recipe/name.sub/1.0.0"}}
+    text = (
+        "States.Format('{}.{}', States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
+        "States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 0), States.ArrayGetItem(States.StringSplit("
+        "States.ArrayGetItem(States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 1))"
+    )
+    assert run(text, arn) == "1.0"
+    with pytest.raises(InvalidDefinition):
+        compile_intrinsic("States.Array(" * 11 + "1" + ")" * 11, where="/States/S/Parameters/x.$")
+
+
 def test_every_function_of_the_issue_is_implemented() -> None:
     assert set(FUNCTIONS) == {
         "States.Format", "States.StringToJson", "States.JsonToString", "States.Array",
