@@ -51,7 +51,9 @@ def real() -> Iterator[RealApp]:
         services: dict[str, Any] = {
             "sqs": queues_module.Queues(store=store, router=router, clock=SystemClock(), config=config),
             "events": events_module.Events(store=store, router=router, clock=SystemClock(), config=config),
-            "states": workflows_module.Workflows(store=store, router=router, clock=SystemClock(), config=config),
+            "states": workflows_module.Workflows(
+                store=store, router=router, clock=SystemClock(), config=config
+            ),
         }
         for service in services.values():
             await service.start()
@@ -85,7 +87,8 @@ def test_sqs_main_operations(real: RealApp) -> None:
     assert first["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
     assert int(first["Attributes"]["ApproximateReceiveCount"]) == 1
     deleted = sqs.delete_message_batch(
-        QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)]
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
     )
     assert len(deleted["Successful"]) == 3
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -127,17 +130,29 @@ def test_workflows_sync_and_standard_executions(real: RealApp) -> None:
     definition = json.dumps(
         {
             "StartAt": "Greet",
-            "States": {"Greet": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hi {}', $.name)"}, "End": True}},
+            "States": {
+                "Greet": {
+                    "Type": "Pass",
+                    "Parameters": {"greeting.$": "States.Format('hi {}', $.name)"},
+                    "End": True,
+                }
+            },
         }
     )
     role = "arn:aws:iam::000000000000:role/r"
-    express = sfn.create_state_machine(name="greet-express", definition=definition, roleArn=role, type="EXPRESS")
-    result = sfn.start_sync_execution(stateMachineArn=express["stateMachineArn"], input=json.dumps({"name": "ann"}))
+    express = sfn.create_state_machine(
+        name="greet-express", definition=definition, roleArn=role, type="EXPRESS"
+    )
+    result = sfn.start_sync_execution(
+        stateMachineArn=express["stateMachineArn"], input=json.dumps({"name": "ann"})
+    )
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"]) == {"greeting": "hi ann"}
     standard = sfn.create_state_machine(name="greet", definition=definition, roleArn=role)
     assert standard["creationDate"].tzinfo is not None
-    started = sfn.start_execution(stateMachineArn=standard["stateMachineArn"], input=json.dumps({"name": "bo"}))
+    started = sfn.start_execution(
+        stateMachineArn=standard["stateMachineArn"], input=json.dumps({"name": "bo"})
+    )
     described = sfn.describe_execution(executionArn=started["executionArn"])
     assert described["startDate"] == started["startDate"]
     with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
