@@ -134,6 +134,8 @@ class ExecutionRun:
         self._timeout = timeout_seconds
         self._redrive = redrive
         self.events: list[dict[str, Any]] = []  # Express executions keep their history here
+        #: True once the execution is being aborted or timed out (not when the service stops).
+        self.ending = False
         self._replay_events: dict[str, tuple[int, float, str]] = {}
         self._journal: dict[str, dict[str, Any]] = {}
         self._entropy_recorded: dict[str, Any] = {}
@@ -215,7 +217,8 @@ class ExecutionRun:
         waiters: set[asyncio.Future[Any]] = {root, self._stop}
         timer: asyncio.Future[None] | None = None
         if self._timeout is not None:
-            deadline = self.record.start_date + self._timeout
+            # A redriven execution gets its TimeoutSeconds again from the redrive.
+            deadline = (self.record.redrive_date or self.record.start_date) + self._timeout
             timer = asyncio.ensure_future(self._clock.sleep(deadline - self._clock.time()))
             waiters.add(timer)
         try:
@@ -238,6 +241,7 @@ class ExecutionRun:
             else:
                 final = self._finish(FAILED, error=outcome.error, cause=outcome.cause)
         elif self._stop.done():
+            self.ending = True
             await _cancel(root)
             _, error, cause = self._stop.result()
             details: dict[str, Any] = {}
@@ -250,6 +254,7 @@ class ExecutionRun:
             )
             final = self._finish(ABORTED, error=error, cause=cause)
         else:
+            self.ending = True
             await _cancel(root)
             cause = f"The execution timed out after {self._timeout:g} seconds"
             self._record_driver_event(

@@ -14,6 +14,7 @@ https://docs.aws.amazon.com/step-functions/latest/dg/integrate-optimized.html
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ _SERVICE_NAMES: dict[str, tuple[str, str]] = {
 
 StartNested = Callable[[str, str, str, "ExecutionRun"], Awaitable[ExecutionRecord]]
 AwaitExecution = Callable[[str], Awaitable[ExecutionRecord]]
+StopExecution = Callable[[str], Awaitable[Any]]
 
 
 class Integrations:
@@ -56,11 +58,13 @@ class Integrations:
         *,
         start_nested: StartNested,
         await_execution: AwaitExecution,
+        stop_execution: StopExecution,
     ) -> None:
         self._router = router
         self._config = config
         self._start_nested = start_nested
         self._await_execution = await_execution
+        self._stop_execution = stop_execution
 
     # -- driver entry points ----------------------------------------------------------------------
     async def invoke(self, run: ExecutionRun, effect: InvokeResource) -> Any:
@@ -151,7 +155,12 @@ class Integrations:
             raise _service_failure("states", exc) from None
         if effect.pattern not in ("sync", "sync2"):
             return {"ExecutionArn": child.arn, "StartDate": _millis(child.start_date)}
-        final = await self._await_execution(child.arn)
+        try:
+            final = await self._await_execution(child.arn)
+        except asyncio.CancelledError:
+            if run.ending:  # the parent was stopped or timed out: so is the child it waits for
+                await self._stop_execution(child.arn)
+            raise
         output = describe_for_task(final, parse_json=effect.pattern == "sync2")
         if final.status != SUCCEEDED:
             raise TaskFailed("States.TaskFailed", orjson.dumps(output).decode())

@@ -5,8 +5,8 @@ Store layout (namespaces):
 * ``states:machines``   document per state machine, key = its ARN;
 * ``states:executions`` document per Standard execution, key = its ARN;
 * ``states:history``    log per execution (stream = ARN, seq = event id): AWS-shaped events;
-* ``states:journal``    log per execution: each effect result the driver performed (replay);
-* ``states:tokens``     document per issued task token: which execution and effect it answers.
+* ``states:journal``    log per execution: each effect result the driver performed (replay),
+  task-token delivery markers and the UUIDs / random numbers the execution drew.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ MACHINES = "states:machines"
 EXECUTIONS = "states:executions"
 HISTORY = "states:history"
 JOURNAL = "states:journal"
-TOKENS = "states:tokens"
 
 STANDARD = "STANDARD"
 EXPRESS = "EXPRESS"

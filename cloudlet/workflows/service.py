@@ -90,7 +90,11 @@ class Workflows:
         self._express_events: dict[str, list[dict[str, Any]]] = {}
         self._express_order: list[str] = []
         self._integrations = Integrations(
-            router, config, start_nested=self._start_nested, await_execution=self._await_execution
+            router,
+            config,
+            start_nested=self._start_nested,
+            await_execution=self._await_execution,
+            stop_execution=self._stop_child,
         )
         router.register_api("states", self)
         router.register_owner("states", "stateMachine", self.deliver)
@@ -451,7 +455,8 @@ class Workflows:
         if after is not None and not isinstance(after, int):
             raise decode_error(nextToken)
         if execution.type == EXPRESS:
-            events = list(self._express_events.get(executionArn, []))
+            live = self._runs.get(executionArn)
+            events = list(live.events if live is not None else self._express_events.get(executionArn, []))
             if reverseOrder:
                 events.reverse()
             if after is not None:
@@ -689,7 +694,7 @@ class Workflows:
             final = await run.run()
         except asyncio.CancelledError:
             raise
-        except CloudletError:
+        except Exception:  # the store failed: the execution stays RUNNING and resumes on restart
             log.exception("execution driver failed", extra={"execution": arn})
             return
         finally:
@@ -719,6 +724,13 @@ class Workflows:
             return existing
         result = await self.start_execution(stateMachineArn=machine, name=name, input=input_text)
         return self._executions[result["executionArn"]]
+
+    async def _stop_child(self, arn: str) -> None:
+        """Abort a nested execution whose parent stopped waiting for it."""
+        run = self._runs.get(arn)
+        if run is not None:
+            run.stop(ABORTED, None, None)
+            await asyncio.shield(run.done)
 
     async def _await_execution(self, arn: str) -> ExecutionRecord:
         """The final record of execution ``arn``, waiting while it runs."""

@@ -403,3 +403,19 @@ def test_callback_after_a_service_restart():
     out = run_service(second, store=store)
     assert (out["status"], out["output"]) == ("SUCCEEDED", '"after restart"')
     assert len(queues.sent) == 1  # the message with the token was not sent again
+
+
+def test_stopping_a_parent_stops_its_sync_child():
+    waiting_child = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+
+    async def scenario(service, router):
+        child = await create(service, "child", waiting_child)
+        arn = await create(service, "parent", parent(".sync", child))
+        ex = (await service.start_execution(stateMachineArn=arn))["executionArn"]
+        await settle()
+        [kid] = (await service.list_executions(stateMachineArn=child))["executions"]
+        assert kid["status"] == "RUNNING"
+        await service.stop_execution(executionArn=ex)
+        assert (await service.describe_execution(executionArn=kid["executionArn"]))["status"] == "ABORTED"
+
+    run_service(scenario, clock=ManualClock())
