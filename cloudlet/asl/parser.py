@@ -327,7 +327,7 @@ class _Builder:
         if stype is None:
             err.add("The field 'Type' is required but was missing", where)
             return None
-        if stype not in _FIELDS:
+        if not isinstance(stype, str) or stype not in _FIELDS:
             err.add(f"The value of 'Type' is not a valid state type: {stype}", f"{where}/Type")
             return None
         ql = body.get("QueryLanguage", self.language)
