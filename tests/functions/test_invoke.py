@@ -306,7 +306,7 @@ def test_versions_and_aliases_run_their_code(run_service, tmp_path):
     run_service(body)
 
 
-def test_runtime_fallback(run_service, caplog):
+def test_runtime_fallback(run_service, caplog, monkeypatch, tmp_path):
     """A runtime with no interpreter on this machine runs on the running one, with a warning."""
 
     async def body(f):
@@ -318,6 +318,7 @@ def test_runtime_fallback(run_service, caplog):
         )
         return await f.invoke(FunctionName="r")
 
+    monkeypatch.setenv("PATH", str(tmp_path))  # no python3.14 anywhere on PATH
     caplog.set_level("WARNING", logger="cloudlet.functions.interpreters")
     assert run_service(body)["Payload"] == b'{"event": {}}'
     assert any("runtime interpreter not found" in r.getMessage() for r in caplog.records)
@@ -335,5 +336,54 @@ def test_non_python_runtime_is_reported(run_service):
             await f.invoke(FunctionName="n")
         assert caught.value.code == "InvalidRuntimeException"
         assert "Python functions only" in caught.value.message
+
+    run_service(body)
+
+
+def test_layers_are_on_the_path(run_service, tmp_path):
+    layer = tmp_path / "layer"
+    (layer / "python").mkdir(parents=True)
+    (layer / "python" / "layermod.py").write_text("WHERE = 'layer'\n")
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / "main.py").write_text("import layermod\n\ndef handler(e, c):\n    return layermod.WHERE\n")
+
+    async def body(f):
+        await f.create_function(
+            FunctionName="l",
+            Runtime="python3.11",
+            Handler="main.handler",
+            Layers=[str(layer)],
+            Code={"S3Bucket": "local", "S3Key": str(code_dir)},
+        )
+        assert (await f.get_function_configuration(FunctionName="l"))["Layers"] == [
+            {"Arn": str(layer), "CodeSize": 0}
+        ]
+        assert (await f.invoke(FunctionName="l"))["Payload"] == b'"layer"'
+
+    run_service(body)
+
+
+def test_idle_environments_are_reaped(run_service):
+    async def body(f):
+        await create(f, "c", "app.counter")
+        first = _payload(await f.invoke(FunctionName="c"))
+        await asyncio.sleep(0.6)
+        second = _payload(await f.invoke(FunctionName="c"))
+        assert second["n"] == 1 and second["pid"] != first["pid"]
+
+    run_service(body, idle_timeout=0.2)
+
+
+def test_event_through_router(run_service, tmp_path):
+    out = tmp_path / "out.jsonl"
+
+    async def body(f):
+        await create(f, "t", "app.touch")
+        await f.publish_version(FunctionName="t")
+        await f.create_alias(FunctionName="t", Name="live", FunctionVersion="1")
+        assert await f.router.deliver(f"{ARN}:t:live", {"path": str(out)}, invocation_type="Event") is None
+        await f.events.drain()
+        assert json.loads(out.read_text()) == {"path": str(out)}
 
     run_service(body)
