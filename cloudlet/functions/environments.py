@@ -66,6 +66,8 @@ class Outcome:
     log_stream: str
     #: what init (or restore) wrote, for the invocation that cold-started the environment
     init_output: str = ""
+    #: "init" when the environment failed before the handler ran
+    phase: str = "invoke"
 
 
 class EnvironmentGone(Exception):
@@ -452,6 +454,9 @@ class Pool:
         try:
             await env.send(header, body)
             reply, payload = await asyncio.wait_for(env.receive(), timeout)
+            if reply.get("oom"):
+                env.oom = True
+                raise EnvironmentGone()
             if not reply.get("ok"):
                 status = "error"
                 payload = _dumps_error(reply["error"])
@@ -503,7 +508,7 @@ class Pool:
         env.kill()
         env.close_files()
         return Outcome(
-            status=failure.status if failure.status != "error" else "error",
+            status=failure.status,
             payload=_dumps_error(failure.error),
             error_type=failure.error.get("errorType"),
             duration_ms=0.0,
@@ -513,6 +518,7 @@ class Pool:
             output="",
             log_stream=env.log_stream,
             init_output=output,
+            phase="init",
         )
 
     def reap(self, idle_for: float) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import math
 import shlex
 from collections.abc import AsyncIterator, Sequence
@@ -26,6 +27,8 @@ from typing import Any
 
 from cloudlet.clock import Clock
 from cloudlet.errors import ResourceNotFound, ValidationError
+from cloudlet.functions.environments import Outcome
+from cloudlet.functions.model import FunctionSpec, iso_millis
 from cloudlet.store import Append, DeleteLog, Op, Store
 
 NAMESPACE = "lambda.logs"
@@ -74,6 +77,56 @@ def report_line(
     if error_type is not None:
         parts.append(f"Error Type: {error_type}")
     return "\t".join(parts) + "\t\n"
+
+
+def invocation_lines(
+    spec: FunctionSpec, outcome: Outcome, request_id: str, *, now: float, region: str
+) -> list[str]:
+    """The log events of one invocation, as Lambda writes them to the environment's stream."""
+    runtime_line = (
+        f"Runtime Version: {spec.runtime.replace('python', 'python:')}.cloudlet\t"
+        f"Runtime Version ARN: arn:aws:lambda:{region}::runtime:cloudlet\n"
+    )
+    lines: list[str] = []
+    if outcome.restore_ms is not None:
+        lines.append(f"RESTORE_START {runtime_line}")
+        lines += output_lines(outcome.init_output)
+        lines.append(f"RESTORE_REPORT Restore Duration: {outcome.restore_ms:.2f} ms\n")
+    elif outcome.init_ms is not None or outcome.init_output:
+        lines.append(f"INIT_START {runtime_line}")
+        lines += output_lines(outcome.init_output)
+    if outcome.phase == "init":
+        init_status = "timeout" if outcome.status == "timeout" else "error"
+        lines.append(
+            f"INIT_REPORT Init Duration: {outcome.init_ms or 0.0:.2f} ms\tPhase: init\t"
+            f"Status: {init_status}\tError Type: {outcome.error_type}\n"
+        )
+    lines.append(f"START RequestId: {request_id} Version: {spec.version}\n")
+    lines += output_lines(outcome.output)
+    status: str | None = None
+    error_type: str | None = None
+    if outcome.status == "timeout" and outcome.phase == "invoke":
+        lines.append(f"{iso_millis(now)} {request_id} Task timed out after {spec.timeout:.2f} seconds\n")
+        status = "timeout"
+    elif outcome.status in ("oom", "crash"):
+        message = json.loads(outcome.payload)["errorMessage"]
+        lines.append(f"{message}\nRuntime.ExitError\n")
+        status = "error"
+        error_type = "Runtime.OutOfMemory" if outcome.status == "oom" else "Runtime.ExitError"
+    lines.append(f"END RequestId: {request_id}\n")
+    lines.append(
+        report_line(
+            request_id,
+            duration_ms=outcome.duration_ms,
+            memory_mb=spec.memory_mb,
+            max_memory_mb=outcome.max_memory_mb,
+            init_ms=outcome.init_ms if outcome.restore_ms is None else None,
+            restore_ms=outcome.restore_ms,
+            status=status,
+            error_type=error_type,
+        )
+    )
+    return lines
 
 
 def tail(messages: Sequence[str]) -> str:

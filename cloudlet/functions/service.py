@@ -37,7 +37,7 @@ from cloudlet.functions.errors import (
 )
 from cloudlet.functions.event_invocations import EventQueue
 from cloudlet.functions.interpreters import Interpreters
-from cloudlet.functions.logs import FunctionLogs, output_lines, report_line, tail
+from cloudlet.functions.logs import FunctionLogs, invocation_lines, output_lines, tail
 from cloudlet.functions.model import (
     ASYNC_PAYLOAD_LIMIT,
     DEFAULT_MAX_EVENT_AGE,
@@ -54,7 +54,6 @@ from cloudlet.functions.model import (
     check_alias_name,
     check_range,
     check_variables,
-    iso_millis,
     lambda_timestamp,
     parse_function_name,
 )
@@ -974,51 +973,7 @@ class Functions:
 
     def _log_invocation(self, spec: FunctionSpec, outcome: Outcome, request_id: str) -> list[str]:
         now = self.clock.time()
-        runtime_line = (
-            f"Runtime Version: {spec.runtime.replace('python', 'python:')}.cloudlet\t"
-            f"Runtime Version ARN: arn:aws:lambda:{self.config.region}::runtime:cloudlet\n"
-        )
-        lines: list[str] = []
-        if outcome.restore_ms is not None:
-            lines.append(f"RESTORE_START {runtime_line}")
-            lines += output_lines(outcome.init_output)
-            lines.append(f"RESTORE_REPORT Restore Duration: {outcome.restore_ms:.2f} ms\n")
-        elif outcome.init_ms is not None or outcome.init_output:
-            lines.append(f"INIT_START {runtime_line}")
-            lines += output_lines(outcome.init_output)
-            if outcome.duration_ms == 0.0 and outcome.error_type is not None:
-                lines.append(
-                    f"INIT_REPORT Init Duration: {outcome.init_ms or 0.0:.2f} ms\tPhase: init\t"
-                    "Status: error\t"
-                    f"Error Type: {outcome.error_type}\n"
-                )
-        lines.append(f"START RequestId: {request_id} Version: {spec.version}\n")
-        lines += output_lines(outcome.output)
-        status: str | None = None
-        error_type: str | None = None
-        if outcome.status == "timeout":
-            lines.append(f"{iso_millis(now)} {request_id} Task timed out after {spec.timeout:.2f} seconds\n")
-            status = "timeout"
-        elif outcome.status in ("oom", "crash"):
-            message = json.loads(outcome.payload)["errorMessage"]
-            lines.append(f"{message}\nRuntime.ExitError\n")
-            status, error_type = (
-                "error",
-                ("Runtime.OutOfMemory" if outcome.status == "oom" else "Runtime.ExitError"),
-            )
-        lines.append(f"END RequestId: {request_id}\n")
-        lines.append(
-            report_line(
-                request_id,
-                duration_ms=outcome.duration_ms,
-                memory_mb=spec.memory_mb,
-                max_memory_mb=outcome.max_memory_mb,
-                init_ms=outcome.init_ms if outcome.restore_ms is None else None,
-                restore_ms=outcome.restore_ms,
-                status=status,
-                error_type=error_type,
-            )
-        )
+        lines = invocation_lines(spec, outcome, request_id, now=now, region=self.config.region)
         self.logs.append(spec.log_group, outcome.log_stream, lines, int(now * 1000))
         return lines
 

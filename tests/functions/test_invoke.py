@@ -179,6 +179,11 @@ def test_memory_limit(run_service):
         log = base64.b64decode(response["LogResult"]).decode()
         assert "Max Memory Used: 128 MB" in log and "Error Type: Runtime.OutOfMemory" in log
         assert _payload(await f.invoke(FunctionName="hog", Payload=b'{"mb": 1}')) == 1
+        # one allocation far past the limit fails at once (the child's own backstop), same report
+        await create(f, "gulp", "app.gulp", MemorySize=128)
+        response = await f.invoke(FunctionName="gulp", Payload=b'{"mb": 4096}', LogType="Tail")
+        assert _payload(response)["errorMessage"].endswith("Runtime exited with error: signal: killed")
+        assert "Error Type: Runtime.OutOfMemory" in base64.b64decode(response["LogResult"]).decode()
 
     run_service(body)
 

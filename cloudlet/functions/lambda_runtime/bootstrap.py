@@ -188,8 +188,7 @@ def _invoke(handler: Any, header: dict[str, Any], body: bytes) -> tuple[dict[str
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         os._exit(code)
     except MemoryError:  # the backstop limit hit before the parent's watchdog: out of memory
-        os.kill(os.getpid(), signal.SIGKILL)
-        raise
+        return {"op": "result", "ok": False, "oom": True}, b""
     except Exception as exc:
         error = _error_object(exc, request_id)
         _log_error(error)
@@ -220,6 +219,8 @@ def _serve(sock: socket.socket, handler: Any) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         sock.sendall(encode_message(reply, payload))
+        if reply.get("oom"):  # the parent reports it as Lambda reports an out-of-memory kill
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _limit_memory(memory_mb: int) -> None:
