@@ -114,9 +114,9 @@ def serialize_response(
     status = int(operation.http.get("responseCode", 200))
     headers: list[tuple[str, str]] = [("x-amzn-requestid", request_id)]
     shape = operation.output_shape
-    if shape is None or not result:
+    if shape is None:
         return Response(status, b"{}", [*headers, ("content-type", "application/json")])
-    body_values = dict(result)
+    body_values = dict(result or {})
     for name, member in shape.members.items():
         location = member.serialization.get("location")
         if location is None:
