@@ -24,10 +24,11 @@ from another element of an array already used is refused, exactly as the referen
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from cloudlet.patterns.compiler import EVENTBRIDGE, Dialect
-from cloudlet.patterns.flatten import Flat, Leaf, Trail, consistent, flatten, parse_event
+from cloudlet.patterns.flatten import Flat, Trail, consistent, flatten, parse_event
 from cloudlet.patterns.jsontext import Pairs
 from cloudlet.patterns.model import (
     AbsentStep,
@@ -51,12 +52,19 @@ from cloudlet.patterns.values import CODE_BITS, exact_key, number_code, parse_ip
 class _Node:
     """A trie node: transitions by field, by absent field, and the names that end here."""
 
-    __slots__ = ("absent", "fields", "names")
+    __slots__ = ("absent", "fields", "names", "plan")
 
     def __init__(self) -> None:
         self.fields: dict[str, _FieldIndex] = {}
         self.absent: dict[str, _Edge] = {}
         self.names: Counter[str] = Counter()
+        #: ``fields`` as a tuple (path, exact dict when exact values are all, index), made
+        #: when first needed and dropped whenever this node's transitions change.
+        self.plan: tuple[tuple[str, dict[Any, list[_Edge]] | None, _FieldIndex], ...] | None = None
+
+    def make_plan(self) -> tuple[tuple[str, dict[Any, list[_Edge]] | None, _FieldIndex], ...]:
+        self.plan = tuple((path, None if fi.others else fi.exact, fi) for path, fi in self.fields.items())
+        return self.plan
 
 
 class _Edge:
@@ -80,6 +88,10 @@ def _dyadic_blocks(low: int, high: int) -> list[tuple[int, int]]:
         blocks.append((level, low >> level))
         low += 1 << level
     return blocks
+
+
+#: Up to this many numeric ranges on one field are tested directly rather than by blocks.
+_FEW_RANGES = 12
 
 
 def _add(table: dict[Any, list[Any]], key: Any, item: Any) -> None:
@@ -128,8 +140,11 @@ class _FieldIndex:
         "eic",
         "exact",
         "exists",
+        "kinds",
         "numeric",
         "numeric_levels",
+        "numeric_ranges",
+        "others",
         "prefix",
         "prefix_ic",
         "prefix_ic_lens",
@@ -147,6 +162,9 @@ class _FieldIndex:
 
     def __init__(self) -> None:
         self.edges: dict[tuple[Matcher, ...], _Edge] = {}
+        #: How many registered matchers are not exact values (0: the fast exact-only path).
+        self.others = 0
+        self.kinds: tuple[Callable[[Any, type, list[_Edge]], None], ...] = ()
         self.exact: dict[Any, list[_Edge]] = {}
         self.eic: dict[str, list[_Edge]] = {}
         self.prefix: dict[str, list[_Edge]] = {}
@@ -157,6 +175,8 @@ class _FieldIndex:
         self.suffix_lens = _Lengths()
         self.suffix_ic: dict[str, list[_Edge]] = {}
         self.suffix_ic_lens = _Lengths()
+        #: Few ranges are tested one by one; many are looked up by their dyadic blocks.
+        self.numeric_ranges: list[tuple[int, int, _Edge]] = []
         self.numeric: dict[tuple[int, int], list[_Edge]] = {}
         self.numeric_levels = _Lengths()
         self.cidr: dict[tuple[int, int, int], list[_Edge]] = {}
@@ -180,7 +200,13 @@ class _FieldIndex:
 
     def register(self, matcher: Matcher, edge: _Edge, add: bool = True) -> None:
         """Index (or, with ``add=False``, unindex) one matcher leading to ``edge``."""
+        self._register(matcher, edge, add)
+        self._refresh_kinds()
+
+    def _register(self, matcher: Matcher, edge: _Edge, add: bool) -> None:
         put = _add if add else _discard
+        if not isinstance(matcher, Exact):
+            self.others += 1 if add else -1
         if isinstance(matcher, Exact):
             put(self.exact, matcher.key, edge)
         elif isinstance(matcher, EqualsIgnoreCase):
@@ -201,6 +227,11 @@ class _FieldIndex:
             put(table, matcher.text, edge)
             (lens.add if add else lens.remove)(len(matcher.text))
         elif isinstance(matcher, Numeric):
+            ranges = (matcher.low, matcher.high, edge)
+            if add:
+                self.numeric_ranges.append(ranges)
+            else:
+                self.numeric_ranges.remove(ranges)
             for level, index in _dyadic_blocks(matcher.low, matcher.high):
                 put(self.numeric, (level, index), edge)
                 (self.numeric_levels.add if add else self.numeric_levels.remove)(level)
@@ -250,110 +281,159 @@ class _FieldIndex:
 
     # -- matching ----------------------------------------------------------------------
 
+    def _refresh_kinds(self) -> None:
+        """The per-kind lookups this index needs, so matching skips the empty kinds."""
+        kinds: list[Callable[[Any, type, list[_Edge]], None]] = []
+        if self.exact:
+            kinds.append(self._match_exact)
+        if self.prefix:
+            kinds.append(self._match_prefix)
+        if self.suffix:
+            kinds.append(self._match_suffix)
+        if self.eic or self.prefix_ic or self.suffix_ic:
+            kinds.append(self._match_ignore_case)
+        if self.wc_head or self.wc_tail or self.wc_any:
+            kinds.append(self._match_wildcard)
+        if self.cidr:
+            kinds.append(self._match_cidr)
+        if self.numeric:
+            kinds.append(self._match_numeric)
+        if self.exists:
+            kinds.append(self._match_exists)
+        if self.ab_all:
+            kinds.append(self._match_anything_but)
+        if self.ab_other:
+            kinds.append(self._match_anything_but_other)
+        self.kinds = tuple(kinds)
+
     def match(self, value: Any) -> list[_Edge]:
         """The edges whose step some matcher of accepts ``value`` (may repeat an edge)."""
         out: list[_Edge] = []
         t = type(value)
-        if self.exact:
-            found = self.exact.get(value if t is str else exact_key(value))
+        for kind in self.kinds:
+            kind(value, t, out)
+        return out
+
+    def _match_exact(self, value: Any, t: type, out: list[_Edge]) -> None:
+        found = self.exact.get(value if t is str else exact_key(value))
+        if found:
+            out.extend(found)
+
+    @staticmethod
+    def _affixes(value: str, table: dict[str, list[_Edge]], sizes: tuple[int, ...], out: list[_Edge]) -> None:
+        n = len(value)
+        for size in sizes:
+            if size > n:
+                break
+            found = table.get(value[:size])
             if found:
                 out.extend(found)
+
+    @staticmethod
+    def _suffixes(
+        value: str, table: dict[str, list[_Edge]], sizes: tuple[int, ...], out: list[_Edge]
+    ) -> None:
+        n = len(value)
+        for size in sizes:
+            if size > n:
+                break
+            found = table.get(value[n - size :])
+            if found:
+                out.extend(found)
+
+    def _match_prefix(self, value: Any, t: type, out: list[_Edge]) -> None:
         if t is str:
-            n = len(value)
-            if self.prefix:
-                table = self.prefix
-                for size in self.prefix_lens.sorted:
-                    if size > n:
-                        break
-                    found = table.get(value[:size])
-                    if found:
-                        out.extend(found)
-            if self.suffix:
-                table = self.suffix
-                for size in self.suffix_lens.sorted:
-                    if size > n:
-                        break
-                    found = table.get(value[n - size :])
-                    if found:
-                        out.extend(found)
-            if self.eic or self.prefix_ic or self.suffix_ic or self.ab_excl_ic:
-                lowered = value.lower()
-                if self.eic:
-                    found = self.eic.get(lowered)
-                    if found:
-                        out.extend(found)
-                if self.prefix_ic:
-                    table = self.prefix_ic
-                    m = len(lowered)
-                    for size in self.prefix_ic_lens.sorted:
-                        if size > m:
-                            break
-                        found = table.get(lowered[:size])
-                        if found:
-                            out.extend(found)
-                if self.suffix_ic:
-                    table = self.suffix_ic
-                    m = len(lowered)
-                    for size in self.suffix_ic_lens.sorted:
-                        if size > m:
-                            break
-                        found = table.get(lowered[m - size :])
-                        if found:
-                            out.extend(found)
-            if self.wc_head:
-                for size in self.wc_head_lens.sorted:
-                    if size > n:
-                        break
-                    for wildcard, edge in self.wc_head.get(value[:size], ()):
-                        if wildcard.regex.fullmatch(value):
-                            out.append(edge)
-            if self.wc_tail:
-                for size in self.wc_tail_lens.sorted:
-                    if size > n:
-                        break
-                    for wildcard, edge in self.wc_tail.get(value[n - size :], ()):
-                        if wildcard.regex.fullmatch(value):
-                            out.append(edge)
-            for wildcard, edge in self.wc_any:
-                if wildcard.regex.fullmatch(value):
+            self._affixes(value, self.prefix, self.prefix_lens.sorted, out)
+
+    def _match_suffix(self, value: Any, t: type, out: list[_Edge]) -> None:
+        if t is str:
+            self._suffixes(value, self.suffix, self.suffix_lens.sorted, out)
+
+    def _match_ignore_case(self, value: Any, t: type, out: list[_Edge]) -> None:
+        if t is not str:
+            return
+        lowered = value.lower()
+        if self.eic:
+            found = self.eic.get(lowered)
+            if found:
+                out.extend(found)
+        if self.prefix_ic:
+            self._affixes(lowered, self.prefix_ic, self.prefix_ic_lens.sorted, out)
+        if self.suffix_ic:
+            self._suffixes(lowered, self.suffix_ic, self.suffix_ic_lens.sorted, out)
+
+    def _match_wildcard(self, value: Any, t: type, out: list[_Edge]) -> None:
+        if t is not str:
+            return
+        n = len(value)
+        if self.wc_head:
+            for size in self.wc_head_lens.sorted:
+                if size > n:
+                    break
+                for wildcard, edge in self.wc_head.get(value[:size], ()):
+                    if wildcard.regex.fullmatch(value):
+                        out.append(edge)
+        if self.wc_tail:
+            for size in self.wc_tail_lens.sorted:
+                if size > n:
+                    break
+                for wildcard, edge in self.wc_tail.get(value[n - size :], ()):
+                    if wildcard.regex.fullmatch(value):
+                        out.append(edge)
+        for wildcard, edge in self.wc_any:
+            if wildcard.regex.fullmatch(value):
+                out.append(edge)
+
+    def _match_cidr(self, value: Any, t: type, out: list[_Edge]) -> None:
+        ip = parse_ip(value)
+        if ip is None:
+            return
+        number, width = int(ip), (32 if ip.version == 4 else 128)
+        for version, plen in self.cidr_kinds:
+            if version == ip.version:
+                found = self.cidr.get((version, plen, number >> (width - plen)))
+                if found:
+                    out.extend(found)
+
+    def _match_numeric(self, value: Any, t: type, out: list[_Edge]) -> None:
+        if t is not int and t is not float:
+            return
+        code = number_code(value)
+        if code is None:
+            return
+        if len(self.numeric_ranges) <= _FEW_RANGES:
+            for low, high, edge in self.numeric_ranges:
+                if low <= code <= high:
                     out.append(edge)
-            if self.cidr:
-                ip = parse_ip(value)
-                if ip is not None:
-                    number, width = int(ip), (32 if ip.version == 4 else 128)
-                    for version, plen in self.cidr_kinds:
-                        if version == ip.version:
-                            found = self.cidr.get((version, plen, number >> (width - plen)))
-                            if found:
-                                out.extend(found)
-        elif (t is int or t is float) and self.numeric:
-            code = number_code(value)
-            if code is not None:
-                table2 = self.numeric
-                for level in self.numeric_levels.sorted:
-                    found = table2.get((level, code >> level))
-                    if found:
-                        out.extend(found)
-        if self.exists:
-            out.extend(self.exists)
-        if self.ab_all:
-            excluded: set[tuple[AnythingBut, _Edge]] = set()
-            if self.ab_excl:
-                hit = self.ab_excl.get(value if t is str else exact_key(value))
-                if hit:
-                    excluded.update(hit)
-            if t is str and self.ab_excl_ic:
-                hit = self.ab_excl_ic.get(value.lower())
-                if hit:
-                    excluded.update(hit)
-            if excluded:
-                out.extend(edge for pair in self.ab_all if pair not in excluded for edge in (pair[1],))
-            else:
-                out.extend(pair[1] for pair in self.ab_all)
+            return
+        table = self.numeric
+        for level in self.numeric_levels.sorted:
+            found = table.get((level, code >> level))
+            if found:
+                out.extend(found)
+
+    def _match_exists(self, value: Any, t: type, out: list[_Edge]) -> None:
+        out.extend(self.exists)
+
+    def _match_anything_but(self, value: Any, t: type, out: list[_Edge]) -> None:
+        excluded: set[tuple[AnythingBut, _Edge]] = set()
+        if self.ab_excl:
+            hit = self.ab_excl.get(value if t is str else exact_key(value))
+            if hit:
+                excluded.update(hit)
+        if t is str and self.ab_excl_ic:
+            hit = self.ab_excl_ic.get(value.lower())
+            if hit:
+                excluded.update(hit)
+        if excluded:
+            out.extend(pair[1] for pair in self.ab_all if pair not in excluded)
+        else:
+            out.extend(pair[1] for pair in self.ab_all)
+
+    def _match_anything_but_other(self, value: Any, t: type, out: list[_Edge]) -> None:
         for matcher, edge in self.ab_other:
             if not matcher.excludes(value):
                 out.append(edge)
-        return out
 
 
 class PatternIndex:
@@ -412,6 +492,7 @@ class PatternIndex:
                     field = node.fields[step.path] = _FieldIndex()
                 edge = field.edges.get(step.matchers)
                 if edge is None:
+                    node.plan = None
                     edge = field.edges[step.matchers] = _Edge(step)
                     for matcher in step.matchers:
                         field.register(matcher, edge)
@@ -440,6 +521,7 @@ class PatternIndex:
             if isinstance(step, AbsentStep):
                 del parent.absent[step.path]
                 continue
+            parent.plan = None
             field = parent.fields[step.path]
             del field.edges[step.matchers]
             for matcher in step.matchers:
@@ -459,36 +541,48 @@ class PatternIndex:
         result: set[str] = set()
         stack: list[tuple[_Node, tuple[Trail, ...]]] = [(self._root, ())]
         pop, push = stack.pop, stack.append
+        flat_get = flat.get
         n_flat = len(flat)
         while stack:
             node, chosen = pop()
             if node.names:
                 result.update(node.names)
-            fields = node.fields
-            if fields:
-                pairs: list[tuple[_FieldIndex | None, list[Leaf] | None]]
-                if len(fields) <= n_flat:
-                    pairs = [(fi, flat.get(path)) for path, fi in fields.items()]
-                else:
-                    pairs = [(fields.get(path), leaves) for path, leaves in flat.items()]
-                for fi, leaves in pairs:
-                    if fi is None or leaves is None:
-                        continue
-                    for value, trail in leaves:
+            plan = node.plan
+            if plan is None:
+                plan = node.make_plan()
+            if len(plan) > n_flat:  # more fields here than the event has: look up the event's
+                fields = node.fields
+                plan = tuple(
+                    (path, None if fi.others else fi.exact, fi)
+                    for path in flat
+                    if (fi := fields.get(path)) is not None
+                )
+            for path, exact, fi in plan:
+                leaves = flat_get(path)
+                if leaves is None:
+                    continue
+                for value, trail in leaves:
+                    if exact is not None:  # exact values only: one dict lookup
+                        edges = exact.get(value if type(value) is str else exact_key(value))
+                        if edges is None:
+                            continue
+                    else:
                         edges = fi.match(value)
                         if not edges:
                             continue
                         if len(edges) > 1:
                             edges = list(dict.fromkeys(edges))
-                        if trail:
-                            if not consistent(trail, chosen):
-                                continue
-                            extended = (*chosen, trail)
-                            for edge in edges:
-                                push((edge.node, extended))
-                        else:
-                            for edge in edges:
-                                push((edge.node, chosen))
+                    state = chosen
+                    if trail:
+                        if chosen and not consistent(trail, chosen):
+                            continue
+                        state = (*chosen, trail)
+                    for edge in edges:
+                        target = edge.node
+                        if target.fields or target.absent:
+                            push((target, state))
+                        else:  # a final node: no need to visit it
+                            result.update(target.names)
             if node.absent:
                 for path, edge in node.absent.items():
                     if path not in flat:

@@ -203,6 +203,10 @@ class Branch:
     steps: tuple[Step, ...]
 
 
-def step_order(step: Step) -> tuple[int, str, str]:
-    """Sort key of a step inside a branch: kind rank, then path, then a canonical text."""
-    return (step.rank, step.path, repr(step))
+def step_order(step: Step) -> tuple[int, int, str, str]:
+    """Sort key of a step inside a branch: kind rank, fewer alternatives, path, canonical text.
+
+    Steps that rule out the most events (one exact value) come first, so the index parts
+    ways early and an event walks few nodes.
+    """
+    return (step.rank, len(step.matchers) if isinstance(step, FieldStep) else 0, step.path, repr(step))
