@@ -350,6 +350,8 @@ class FunctionLogs:
             streams = [s for s in streams if s.name.startswith(logStreamNamePrefix)]
         events: list[dict[str, Any]] = []
         for info in streams:
+            if startTime is not None and (info.last_event or 0) < startTime:
+                continue  # nothing new in this stream (followers poll with a moving startTime)
             for seq, doc in await self.store.read_log(NAMESPACE, f"{info.group}{_SEP}{info.name}"):
                 if startTime is not None and doc["t"] < startTime:
                     continue
