@@ -42,6 +42,7 @@ _MAX_WAIT_SECONDS = 2**31 - 1
 _Gen = Generator[Effect, Any, Any]
 _NOT_TRUNCATED = {"truncated": False}
 _RETRYABLE = frozenset({"Task", "Parallel", "Map"})
+_FANOUT = frozenset({"Parallel", "Map"})
 _PREFIXED_ERRORS = frozenset({"States.Runtime", "States.QueryEvaluationError"})
 
 
@@ -121,7 +122,7 @@ class _StateRun:
     def ctx(self) -> EvalContext:
         if self._ctx is None:
             obj = self.context_object() if self.state.uses_context else None
-            self._ctx = EvalContext(obj, self.scope.variables, self.run.entropy)
+            self._ctx = EvalContext(obj, self.scope.variables, self.run.entropy, self.entered_ts)
         return self._ctx
 
     def reset(self) -> None:
@@ -224,11 +225,18 @@ def _run_state(run: _Run, state: State, raw: Any, scope: _Scope) -> _Gen:
             break
         except ExecutionError as exc:
             error, cause = exc.error, exc.cause
-            if type(exc) is ExecutionError and error in _PREFIXED_ERRORS:
+            evaluation = type(exc) is ExecutionError
+            if evaluation and error in _PREFIXED_ERRORS:
                 cause = (
                     f"An error occurred while executing the state '{state.name}' "
                     f"(entered at the event id #{eid}). {cause or ''}"
                 ).rstrip()
+                if error == "States.QueryEvaluationError":
+                    failed: dict[str, Any] = {"error": error}
+                    if cause is not None:
+                        failed["cause"] = cause
+                    failed["state"] = state.name
+                    yield _event(scope, "EvaluationFailed", "evaluationFailedEventDetails", failed)
         if state.type == "Fail":
             raise _Failed(error, cause)
         idx = find_matching(error, state.retry) if state.retry else None
@@ -247,6 +255,9 @@ def _run_state(run: _Run, state: State, raw: Any, scope: _Scope) -> _Gen:
                 sr.retry_count += 1
                 sr.reset()
                 continue
+        if state.type in _FANOUT and not (evaluation and error == "States.Runtime"):
+            # a Map/Parallel records its failure once, when it is not retried
+            yield _event(scope, f"{state.type}StateFailed")
         cidx = find_matching(error, state.catch) if state.catch else None
         if cidx is None:
             raise _Failed(error, cause)
@@ -254,8 +265,6 @@ def _run_state(run: _Run, state: State, raw: Any, scope: _Scope) -> _Gen:
         error_output: dict[str, Any] = {"Error": error}
         if cause is not None:
             error_output["Cause"] = cause
-        else:
-            error_output["Cause"] = None
         try:
             output, assigned = _catch_output(sr, catcher, raw, error_output)
         except ExecutionError as exc:
@@ -431,9 +440,15 @@ def _choice(sr: _StateRun, raw: Any) -> _Gen:
                         f"value: {to_json(hit)}",
                     )
             if hit:
-                output = branch.output.evaluate(states, ctx) if branch.output is not None else raw
-                assigned = branch.assign.evaluate(states, ctx) if branch.assign is not None else None
-                return branch.next, output, assigned
+                if branch.output is not None:
+                    output = branch.output.evaluate(states, ctx)
+                elif state.output is not None:
+                    output = state.output.evaluate(states, ctx)
+                else:
+                    output = raw
+                state_assigned = state.assign.evaluate(states, ctx) if state.assign is not None else None
+                rule_assigned = branch.assign.evaluate(states, ctx) if branch.assign is not None else None
+                return branch.next, output, _merge_assigned(state_assigned, rule_assigned)
         if state.default is None:
             raise _no_choice()
         output, assigned = _jsonata_finish(sr, raw, MISSING, raw)
@@ -442,13 +457,23 @@ def _choice(sr: _StateRun, raw: Any) -> _Gen:
     ctx = sr.ctx()
     for branch in state.choices:
         if evaluate_rule(branch.rule, data, ctx):
-            assigned = branch.assign.evaluate(data, ctx) if branch.assign is not None else None
-            return branch.next, _output_path(state, data, sr), assigned
+            state_assigned = state.assign.evaluate(data, ctx) if state.assign is not None else None
+            rule_assigned = branch.assign.evaluate(data, ctx) if branch.assign is not None else None
+            return branch.next, _output_path(state, data, sr), _merge_assigned(state_assigned, rule_assigned)
     if state.default is None:
         raise _no_choice()
     assigned = state.assign.evaluate(data, ctx) if state.assign is not None else None
     return state.default, _output_path(state, data, sr), assigned
     yield
+
+
+def _merge_assigned(state_level: Any, rule_level: Any) -> Any:
+    """A Choice state's own Assign applies whichever rule matched; the rule's Assign wins."""
+    if state_level is None:
+        return rule_level
+    if rule_level is None:
+        return state_level
+    return {**state_level, **rule_level}
 
 
 def _no_choice() -> ExecutionError:
@@ -818,11 +843,9 @@ def _parallel(sr: _StateRun, raw: Any) -> _Gen:
     outcomes = yield RunChildren(key, state.name, "Parallel", children)
     failure = next((o for o in outcomes if o is not None and o.status == "FAILED"), None)
     if failure is not None or any(o is None for o in outcomes):
-        yield _event(scope, "ParallelStateFailed")
         if failure is None:
             raise _Propagated("States.BranchFailed", "A branch did not complete")
         raise _Propagated(failure.error or "", failure.cause)
-    yield _event(scope, "ParallelStateSucceeded")
     result = [o.output for o in outcomes]
     if jsonata:
         output, assigned = _jsonata_finish(sr, raw, result, result)
@@ -916,6 +939,7 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
                 f"reference a JSON array, but was: {to_json(items)}",
             )
     max_conc = _map_number(sr, raw, data, state.max_concurrency, "MaxConcurrency", "integer") or 0
+    yield _event(scope, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
     tol_count = _map_number(sr, raw, data, state.tolerated_failure_count, "ToleratedFailureCount", "integer")
     tol_pct = _map_number(
         sr, raw, data, state.tolerated_failure_percentage, "ToleratedFailurePercentage", "float"
@@ -924,7 +948,6 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
         raise ExecutionError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
     if tol_count is not None and tol_count < 0:
         raise ExecutionError("States.Runtime", "ToleratedFailureCount cannot be negative.")
-    yield _event(scope, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
     if state.distributed:
         yield _event(scope, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": _map_run_arn(sr)})
     key = scope.key()
@@ -934,17 +957,26 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
         if selector is None:
             inputs.append(item)
             continue
-        map_ctx = EvalContext(sr.context_object({"Index": i, "Value": item}), scope.variables, run.entropy)
+        map_ctx = EvalContext(
+            sr.context_object({"Index": i, "Value": item}), scope.variables, run.entropy, sr.entered_ts
+        )
         if jsonata:
             states = {"input": raw, "context": map_ctx.context}
             inputs.append(selector.evaluate(states, map_ctx))
         else:
             inputs.append(selector.evaluate(data, map_ctx))
     assert state.processor is not None
-    children = tuple(
-        _map_iteration(run, state, state.processor, i, value, scope.child(key, i))
-        for i, value in enumerate(inputs)
-    )
+    if state.distributed:
+        # each iteration is a child execution with its own history, not part of this one
+        children = tuple(
+            _silenced(_run_graph(run, state.processor, value, scope.child(key, i)), scope.last_ts)
+            for i, value in enumerate(inputs)
+        )
+    else:
+        children = tuple(
+            _map_iteration(run, state, state.processor, i, value, scope.child(key, i))
+            for i, value in enumerate(inputs)
+        )
     outcomes = yield RunChildren(
         key,
         state.name,
@@ -965,7 +997,6 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
     if exceeded or aborted:
         if state.distributed:
             yield _event(scope, "MapRunFailed", "mapRunFailedEventDetails", {})
-        yield _event(scope, "MapStateFailed")
         if tolerance_set and failures:
             raise _Propagated(
                 "States.ExceedToleratedFailureThreshold",
@@ -995,6 +1026,33 @@ def _map_run_arn(sr: _StateRun) -> str:
     label = sr.state.label or sr.state.name
     exec_part = info.execution_arn.split(":execution:", 1)[-1]
     return f"arn:{info.partition}:states:{info.region}:{info.account}:mapRun:{exec_part}/{label}:0"
+
+
+def _silenced(gen: Generator[Effect, Any, Outcome], start_ts: float) -> Generator[Effect, Any, Outcome]:
+    """Run ``gen`` answering its RecordEvent effects locally (a child execution's own history)."""
+    local_id = 1
+    now = start_ts
+    try:
+        effect = gen.send(None)
+        while True:
+            if type(effect) is RecordEvent:
+                local_id += 1
+                effect = gen.send((local_id, now))
+                continue
+            try:
+                reply = yield effect
+            except GeneratorExit:
+                gen.close()
+                raise
+            except BaseException as exc:
+                effect = gen.throw(exc)
+                continue
+            if type(effect) is WaitUntil:
+                now = max(now, effect.until)
+            effect = gen.send(reply)
+    except StopIteration as stop:
+        outcome: Outcome = stop.value
+        return outcome
 
 
 def _map_iteration(

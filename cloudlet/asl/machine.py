@@ -301,6 +301,10 @@ class _SyncDriver:
                 )
                 task.last_id = eid
                 task.reply = (eid, ts)
+                if task.group is not None and self.ready:
+                    # children take turns event by event, as concurrent branches do on AWS
+                    self.ready.append(task)
+                    return None
             elif kind is InvokeResource:
                 self._invoke(task, effect)
             elif kind is WaitUntil:
