@@ -68,7 +68,7 @@ class Dispatcher:
     def __init__(self, router: Router, config: ApiConfig | None = None) -> None:
         self.router = router
         self.config = config or ApiConfig()
-        self._methods: dict[tuple[str, str], tuple[Callable[..., Any], frozenset[str] | None]] = {}
+        self._accepted: dict[Any, frozenset[str] | None] = {}
 
     # -- service catalog (follows the router: services may register after the server starts) --
     def _services(self) -> list[ServiceApi]:
@@ -189,6 +189,12 @@ class Dispatcher:
 
     # -- parsing, calling, serializing --------------------------------------------------------
     def _parse(self, call: Call, request: Request) -> dict[str, Any]:
+        operation = call.operation
+        if operation.has_event_stream_output or operation.has_event_stream_input:
+            raise NotImplementedOperation(
+                f"cloudlet does not serve {call.service.name}:{operation.name}: "
+                "event-stream responses are not supported by its HTTP API"
+            )
         if call.protocol == "json":
             kwargs = awsjson.parse_request(call.service, call.operation, request)
         elif call.protocol == "query":
@@ -232,16 +238,21 @@ class Dispatcher:
         return result
 
     def _method(self, call: Call) -> tuple[Callable[..., Any], frozenset[str] | None]:
-        key = (call.service.name, call.operation.name)
-        found = self._methods.get(key)
-        if found is not None:
-            return found
+        """The service method of the call's operation and the keyword names it accepts (None: any)."""
         api = self.router.services.get(call.service.name)
         method = getattr(api, operation_method_name(call.operation.name), None)
         if method is None or not callable(method):
             raise NotImplementedOperation(
                 f"cloudlet does not implement {call.service.name}:{call.operation.name} yet"
             )
+        # Looked up on every call (services may be registered again); signatures are cached.
+        function = getattr(method, "__func__", method)
+        try:
+            return method, self._accepted[function]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable callable
+            return method, None
         try:
             params = inspect.signature(method).parameters.values()
         except (TypeError, ValueError):
@@ -255,9 +266,8 @@ class Dispatcher:
                     for p in params
                     if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
                 )
-        found = (method, accepted)
-        self._methods[key] = found
-        return found
+        self._accepted[function] = accepted
+        return method, accepted
 
     @staticmethod
     def _serialize(call: Call, result: Any, request_id: str) -> Response:
