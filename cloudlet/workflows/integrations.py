@@ -115,9 +115,11 @@ class Integrations:
         except ExecutionError as exc:
             raise TaskFailed(exc.error, exc.cause) from None
         except ResourceNotFound:
+            # AWS names the version it looked for: an unqualified ARN means $LATEST.
+            named = target if target.count(":") >= 7 else f"{target}:$LATEST"
             raise TaskFailed(
                 "Lambda.ResourceNotFoundException",
-                f"Function not found: {target} (Service: AWSLambda; Status Code: 404; "
+                f"Function not found: {named} (Service: AWSLambda; Status Code: 404; "
                 f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             ) from None
         except CloudletError as exc:

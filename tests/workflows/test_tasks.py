@@ -287,7 +287,7 @@ def test_lambda_tasks_and_unknown_functions():
         arn = await create(service, "ghost", missing)
         out = await finished(service, (await service.start_execution(stateMachineArn=arn))["executionArn"])
         assert (out["status"], out["error"]) == ("FAILED", "Lambda.ResourceNotFoundException")
-        assert out["cause"].startswith(f"Function not found: {LAMBDA}ghost (Service: AWSLambda;")
+        assert out["cause"].startswith(f"Function not found: {LAMBDA}ghost:$LATEST (Service: AWSLambda;")
 
     run_service(scenario, functions={"double": double})
 
