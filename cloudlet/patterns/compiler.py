@@ -121,6 +121,18 @@ def compile_pattern(
     return tuple(branches)
 
 
+def _as_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _affix_form(value: Any) -> bool:
+    """True for ``anything-but`` with a prefix/suffix/wildcard object (its own closing rules)."""
+    return isinstance(value, Pairs) and bool(value) and value[0][0] in ("prefix", "suffix", "wildcard")
+
+
 def _product(left: list[list[Step]], right: list[list[Step]], limit: int, why: str) -> list[list[Step]]:
     if len(left) * len(right) > limit:
         _fail(why)
@@ -181,6 +193,10 @@ class _Compiler:
                     matchers.append(matcher)
             elif isinstance(value, list):
                 _fail("Match value must be String, number, true, false, or null")
+            elif isinstance(value, str) and (ip := _as_ip(value)) is not None:
+                # AWS reads a plain value that is an IP address as that one address
+                width = 32 if ip.version == 4 else 128
+                matchers.append(Cidr(ip.version, int(ip), width))
             else:
                 matchers.append(Exact(exact_key(value)))
         alternatives: list[list[Step]] = []
@@ -193,12 +209,16 @@ class _Compiler:
     def expression(self, expr: Pairs) -> Matcher | None:
         """One match expression (``{"prefix": ...}``); None stands for ``{"exists": false}``."""
         if not expr:
-            _fail("Empty objects are not allowed")
+            _fail("Match expression name not found")
         (name, value), rest = expr[0], expr.items[1:]
         if name not in self.dialect.operators:
             _fail(f"Unrecognized match type {name}")
         matcher = getattr(self, "op_" + name.replace("-", "_"))(value)
         if rest:
+            if name == "numeric" or (
+                name == "anything-but" and isinstance(matcher, AnythingBut) and not _affix_form(value)
+            ):
+                _fail("Too many elements in numeric expression")
             _fail("Only one key allowed in match expression")
         return matcher
 
@@ -213,10 +233,16 @@ class _Compiler:
     def _affix(self, value: Any, name: str, kind: type[Prefix] | type[Suffix]) -> Matcher:
         if isinstance(value, str):
             return kind(value)
-        if isinstance(value, Pairs) and len(value) == 1 and value[0][0] == "equals-ignore-case":
-            inner = value[0][1]
+        if isinstance(value, Pairs):
+            if not value:
+                _fail(f"{name.capitalize()} expression name not found")
+            op, inner = value[0]
+            if op != "equals-ignore-case":
+                _fail(f"Unsupported {name} pattern: {op}")
             if not isinstance(inner, str):
                 _fail("equals-ignore-case match pattern must be a string")
+            if len(value) > 1:
+                _fail("Only one key allowed in match expression")
             return kind(inner.lower(), ignore_case=True)
         _fail(f"{name} match pattern must be a string")
         raise AssertionError  # unreachable
@@ -299,10 +325,10 @@ class _Compiler:
                 _fail(f"Bad numeric range operator: {op2}")
             if not rest2 or not is_number(rest2[0]):
                 _fail(f"Value of {op2} must be numeric")
-            if rest2[0] <= value[1]:
-                _fail("Bottom must be less than top")
             if len(value) > 4:
                 _fail("Too many terms in numeric range expression")
+            if rest2[0] <= value[1]:
+                _fail("Bottom must be less than top")
             low, high = self._bound(op2, rest2, low, high, first=False)
         return Numeric(low, high)
 
@@ -333,16 +359,20 @@ class _Compiler:
         if isinstance(value, str) or is_number(value):
             return AnythingBut(keys=frozenset([exact_key(value)]))
         if isinstance(value, list):
-            if not value:
-                _fail("Empty arrays are not allowed")
             for v in value:
                 if not (isinstance(v, str) or is_number(v)):
                     _fail("Inside anything but list, start|null|boolean is not supported.")
+            strings = sum(isinstance(v, str) for v in value)
+            if not value or 0 < strings < len(value):
+                _fail(
+                    "Inside anything but list, either all values are number or string, "
+                    "mixed type is not supported"
+                )
             return AnythingBut(keys=frozenset(exact_key(v) for v in value))
         if not isinstance(value, Pairs):
             _fail(message)
         if not value:
-            _fail("Empty objects are not allowed")
+            _fail("Anything-But expression name not found")
         (name, inner), rest = value[0], value.items[1:]
         result: AnythingBut
         if name in ("prefix", "suffix"):
@@ -350,8 +380,6 @@ class _Compiler:
             result = AnythingBut(prefixes=texts) if name == "prefix" else AnythingBut(suffixes=texts)
         elif name == "equals-ignore-case":
             if isinstance(inner, list):
-                if not inner:
-                    _fail("Empty arrays are not allowed")
                 if not all(isinstance(v, str) for v in inner):
                     _fail(
                         "Inside anything-but/equals-ignore-case list, "
@@ -360,8 +388,12 @@ class _Compiler:
                 result = AnythingBut(ignore_case=frozenset(v.lower() for v in inner))
             elif isinstance(inner, str):
                 result = AnythingBut(ignore_case=frozenset([inner.lower()]))
+            elif is_number(inner):
+                _fail(
+                    "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+                )
             else:
-                _fail("equals-ignore-case match pattern must be a string")
+                _fail(message)
         elif name == "wildcard":
             items = inner if isinstance(inner, list) else [inner]
             if not items:

@@ -250,6 +250,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
         False,
     ),
     ("cidr v4 vs v6", {"detail": {"ip": [{"cidr": "10.0.0.0/8"}]}}, ev(ip="::1"), False),
+    (
+        "exact ip value is the address",
+        {"detail": {"ip": ["2001:db8::1"]}},
+        ev(ip="2001:0db8:0:0:0:0:0:1"),
+        True,
+    ),
+    ("exact ip value other", {"detail": {"ip": ["10.0.0.1"]}}, ev(ip="10.0.0.2"), False),
     # wildcard
     ("wildcard", {"source": [{"wildcard": "aws.*"}]}, ev(), True),
     ("wildcard middle", {"detail": {"f": [{"wildcard": "dir/*.png"}]}}, ev(f="dir/a/b.png"), True),

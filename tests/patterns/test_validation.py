@@ -91,6 +91,25 @@ INVALID: list[tuple[Any, str]] = [
         "Rule is too complex - try using fewer wildcard characters or fewer repeating character "
         "sequences after a wildcard character",
     ),
+    ('{"a": [{}]}', "Match expression name not found"),
+    ('{"s": [{"anything-but": {}}]}', "Anything-But expression name not found"),
+    (
+        '{"s": [{"anything-but": [1, "a"]}]}',
+        "Inside anything but list, either all values are number or string, mixed type is not supported",
+    ),
+    (
+        '{"s": [{"anything-but": []}]}',
+        "Inside anything but list, either all values are number or string, mixed type is not supported",
+    ),
+    (
+        '{"s": [{"anything-but": {"equals-ignore-case": 5}}]}',
+        "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.",
+    ),
+    ('{"s": [{"anything-but": "x", "prefix": "y"}]}', "Too many elements in numeric expression"),
+    ('{"c": [{"numeric": [">", 0], "prefix": "y"}]}', "Too many elements in numeric expression"),
+    ('{"f": [{"prefix": {}}]}', "Prefix expression name not found"),
+    ('{"f": [{"suffix": {"wildcard": "x"}}]}', "Unsupported suffix pattern: wildcard"),
+    ('{"c": [{"numeric": [">", 5, "<", 1, 7]}]}', "Too many terms in numeric range expression"),
     # objects
     ("{}", "Empty objects are not allowed"),
     ('{"detail": {}}', "Empty objects are not allowed"),
