@@ -159,6 +159,7 @@ class Environment:
         if self.state != "dead":
             self.state = "dead"
             self.pool.forget(self)
+            self.pool.host.abandon(self.env_id)
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -318,6 +319,7 @@ class Pool:
         env_id = uuid.uuid4().hex
         stream = log_stream_name(self.spec.version, env_id, time.time())
         env = Environment(self, env_id, self.host.work_dir / f"{env_id}.log", stream)
+        self.host.expect(env_id)
         self.envs.add(env)
         self.host.active.add(env)
         return env
@@ -647,12 +649,25 @@ class EnvironmentHost:
         if output and self.on_snapshot_output is not None:
             self.on_snapshot_output(pool, env, output)
 
+    def expect(self, env_id: str) -> asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter, Any]]:
+        """Register a process about to start, so its connection is accepted when it arrives."""
+        fut = self._hello.get(env_id)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self._hello[env_id] = fut
+        return fut
+
+    def abandon(self, env_id: str) -> None:
+        """Forget a process we no longer wait for (closing its connection if it arrived)."""
+        fut = self._hello.pop(env_id, None)
+        if fut is not None and fut.done() and not fut.cancelled():
+            fut.result()[1].close()
+
     async def await_hello(
         self, env: Environment, timeout: float, *, deadline: float | None = None
     ) -> dict[str, Any]:
         """Wait until ``env`` connects, then return its first status message (ready or init_error)."""
-        loop = asyncio.get_running_loop()
-        fut = self._hello.setdefault(env.env_id, loop.create_future())
+        fut = self.expect(env.env_id)
         deadline = deadline if deadline is not None else time.monotonic() + timeout
         ended: asyncio.Future[Any] = (
             asyncio.ensure_future(env.process.wait())
@@ -665,16 +680,24 @@ class EnvironmentHost:
                 timeout=max(0.0, deadline - time.monotonic()),
                 return_when=asyncio.FIRST_COMPLETED,
             )
+            if done and fut not in done:
+                # The process ended; its connection (carrying an init error) may still be in flight.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(fut), 1.0)
         finally:
             ended.cancel()
-        if fut not in done:
-            self._hello.pop(env.env_id, None)
+        if not fut.done():
+            self.abandon(env.env_id)
             if not done:
                 raise TimeoutError()
             raise EnvironmentGone()
-        env.reader, env.writer, _hello = fut.result()
         self._hello.pop(env.env_id, None)
-        header, _ = await asyncio.wait_for(env.receive(), max(0.0, deadline - time.monotonic()))
+        env.reader, env.writer, _hello = fut.result()
+        try:
+            header, _ = await asyncio.wait_for(env.receive(), max(0.0, deadline - time.monotonic()))
+        except EnvironmentGone:
+            env.writer.close()
+            raise
         return header
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -683,9 +706,8 @@ class EnvironmentHost:
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, orjson.JSONDecodeError):
             writer.close()
             return
-        env_id = header.get("env_id", "")
-        fut = self._hello.setdefault(env_id, asyncio.get_running_loop().create_future())
-        if fut.done():
+        fut = self._hello.get(header.get("env_id", ""))
+        if fut is None or fut.done():  # unknown, or a process we gave up on
             writer.close()
             return
         fut.set_result((reader, writer, header))

@@ -107,7 +107,7 @@ def test_create_invoke_and_errors_through_boto3(client):
     log = base64.b64decode(response["LogResult"]).decode()
     assert "START RequestId:" in log and "hi\n" in log and "REPORT RequestId:" in log
     event = client.invoke(FunctionName="b3", InvocationType="Event", Payload=b"{}")
-    assert event["StatusCode"] == 202
+    assert event["StatusCode"] == 202 and event["Payload"].read() == b""
     with pytest.raises(ClientError) as missing:
         client.get_function(FunctionName="nope")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
