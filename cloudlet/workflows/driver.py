@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from cloudlet.asl.effects import (
+    Effect,
     ExecutionGenerator,
     InvokeResource,
     NewTaskToken,
@@ -213,7 +214,33 @@ class ExecutionRun:
                 {"redriveCount": self.record.redrive_count},
             )
         gen = self._start(entropy)
-        root = asyncio.ensure_future(self._drive(gen, scope, ""))
+        outcome: Outcome | None = None
+        final: ExecutionRecord | None = None
+        try:  # pure steps (Pass, Choice, ...) need no task: Express runs them inline
+            first, outcome = self._advance(gen, scope, "") if not self._stop.done() else (None, None)
+        except Exception as exc:  # an engine bug must not leave the execution RUNNING forever
+            outcome = _engine_failure(self.record.arn, exc)
+        if outcome is None:
+            outcome, final = await self._run_tasks(gen, scope, first)
+        if final is None:
+            assert outcome is not None
+            if outcome.status == "SUCCEEDED":
+                final = self._finish(SUCCEEDED, output=orjson.dumps(outcome.output).decode())
+            else:
+                final = self._finish(FAILED, error=outcome.error, cause=outcome.cause)
+        for waiter in self._callbacks.values():
+            if not waiter.future.done():
+                waiter.future.cancel()
+        if self.durable:
+            self._pending.append(Put(EXECUTIONS, final.arn, final.to_doc()))
+            await self._flush(wait=True)
+        return final
+
+    async def _run_tasks(
+        self, gen: ExecutionGenerator, scope: _Scope, first: Effect | None
+    ) -> tuple[Outcome | None, ExecutionRecord | None]:
+        """Drive the root generator as a task, racing StopExecution and the execution's timeout."""
+        root = asyncio.ensure_future(self._drive(gen, scope, "", first))
         waiters: set[asyncio.Future[Any]] = {root, self._stop}
         timer: asyncio.Future[None] | None = None
         if self._timeout is not None:
@@ -232,17 +259,12 @@ class ExecutionRun:
             await _cancel(timer)
         if root.done():
             try:
-                outcome: Outcome = root.result()
-            except Exception as exc:  # an engine bug must not leave the execution RUNNING forever
-                log.exception("execution generator raised", extra={"execution": self.record.arn})
-                outcome = Outcome("FAILED", error="States.Runtime", cause=f"Internal error: {exc!r}")
-            if outcome.status == "SUCCEEDED":
-                final = self._finish(SUCCEEDED, output=orjson.dumps(outcome.output).decode())
-            else:
-                final = self._finish(FAILED, error=outcome.error, cause=outcome.cause)
-        elif self._stop.done():
-            self.ending = True
-            await _cancel(root)
+                return root.result(), None
+            except Exception as exc:
+                return _engine_failure(self.record.arn, exc), None
+        self.ending = True
+        await _cancel(root)
+        if self._stop.done():
             _, error, cause = self._stop.result()
             details: dict[str, Any] = {}
             if error is not None:
@@ -252,26 +274,33 @@ class ExecutionRun:
             self._record_driver_event(
                 scope, "aborted", "ExecutionAborted", "executionAbortedEventDetails", details
             )
-            final = self._finish(ABORTED, error=error, cause=cause)
-        else:
-            self.ending = True
-            await _cancel(root)
-            cause = f"The execution timed out after {self._timeout:g} seconds"
-            self._record_driver_event(
-                scope,
-                "timedout",
-                "ExecutionTimedOut",
-                "executionTimedOutEventDetails",
-                {"error": "States.Timeout", "cause": cause},
-            )
-            final = self._finish(TIMED_OUT, error="States.Timeout", cause=cause)
-        for waiter in self._callbacks.values():
-            if not waiter.future.done():
-                waiter.future.cancel()
-        if self.durable:
-            self._pending.append(Put(EXECUTIONS, final.arn, final.to_doc()))
-            await self._flush(wait=True)
-        return final
+            return None, self._finish(ABORTED, error=error, cause=cause)
+        cause = f"The execution timed out after {self._timeout:g} seconds"
+        self._record_driver_event(
+            scope,
+            "timedout",
+            "ExecutionTimedOut",
+            "executionTimedOutEventDetails",
+            {"error": "States.Timeout", "cause": cause},
+        )
+        return None, self._finish(TIMED_OUT, error="States.Timeout", cause=cause)
+
+    def _advance(
+        self, gen: ExecutionGenerator, scope: _Scope, path: str
+    ) -> tuple[Effect | None, Outcome | None]:
+        """Answer events synchronously until the generator needs the outside world or ends."""
+        self._entropy.scope = path
+        reply: Any = None
+        while True:
+            try:
+                effect = gen.send(reply)
+            except StopIteration as stop:
+                if self.durable:
+                    self._schedule_flush()
+                return None, stop.value
+            if type(effect) is not RecordEvent:
+                return effect, None
+            reply = self._record(effect, scope)
 
     def _finish(self, status: str, **fields: Any) -> ExecutionRecord:
         stop = self._clock.time()
@@ -296,21 +325,27 @@ class ExecutionRun:
                 self._journal[doc["k"]] = doc
 
     # -- the effect loop ------------------------------------------------------------------------
-    async def _drive(self, gen: ExecutionGenerator, scope: _Scope, path: str) -> Outcome:
+    async def _drive(
+        self, gen: ExecutionGenerator, scope: _Scope, path: str, first: Effect | None = None
+    ) -> Outcome:
         reply: Any = None
         error: BaseException | None = None
         entropy = self._entropy
         since_flush = 0
+        pending = first
         try:
             while True:
-                entropy.scope = path
-                try:
-                    effect = gen.send(reply) if error is None else gen.throw(error)
-                except StopIteration as stop:
-                    if self.durable:
-                        self._schedule_flush()
-                    return stop.value
-                error = None
+                if pending is not None:
+                    effect, pending = pending, None
+                else:
+                    entropy.scope = path
+                    try:
+                        effect = gen.send(reply) if error is None else gen.throw(error)
+                    except StopIteration as stop:
+                        if self.durable:
+                            self._schedule_flush()
+                        return stop.value
+                    error = None
                 kind = type(effect)
                 if kind is RecordEvent:
                     reply = self._record(effect, scope)  # type: ignore[arg-type]
@@ -561,6 +596,12 @@ class ExecutionRun:
     async def _write(self, ops: list[Op]) -> None:
         assert self._store is not None
         await self._store.write(ops)
+
+
+def _engine_failure(arn: str, exc: Exception) -> Outcome:
+    """An exception out of the engine fails the execution instead of leaving it RUNNING."""
+    log.error("execution generator raised", exc_info=exc, extra={"execution": arn})
+    return Outcome("FAILED", error="States.Runtime", cause=f"Internal error: {exc!r}")
 
 
 def _token_key(effect: InvokeResource) -> str:

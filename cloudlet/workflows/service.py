@@ -348,8 +348,9 @@ class Workflows:
         if machine.type != EXPRESS:
             raise StateMachineTypeNotSupported()
         record = self._new_execution(machine, name, input, traceHeader)
-        run = self._launch(record, redrive=False)
-        final = await asyncio.shield(run.done)
+        run = self._launch(record, redrive=False, background=False)
+        await self._drive(run)  # in the caller's task: no scheduling round trips
+        final = run.record
         out: dict[str, Any] = {
             "executionArn": final.arn,
             "stateMachineArn": final.machine_arn,
@@ -650,7 +651,7 @@ class Workflows:
             role_arn=machine.role_arn,
         )
 
-    def _launch(self, record: ExecutionRecord, *, redrive: bool) -> ExecutionRun:
+    def _launch(self, record: ExecutionRecord, *, redrive: bool, background: bool = True) -> ExecutionRun:
         compiled = self._compile(record.definition, record.type)
         parsed = parse_states_arn(record.machine_arn, expect=("stateMachine",))
         info = ExecutionInfo(
@@ -683,6 +684,8 @@ class Workflows:
         )
         self._runs[record.arn] = run
         self._executions[record.arn] = record
+        if not background:
+            return run
         task = asyncio.ensure_future(self._drive(run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
