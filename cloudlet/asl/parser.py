@@ -137,6 +137,8 @@ _LAMBDA_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+(:[^:]+)?
 _ACTIVITY_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:activity:.+$")
 _SERVICE_ARN = re.compile(r"^arn:[^:]+:states:::([A-Za-z0-9-]+):([A-Za-z0-9:.\-_]+)$")
 _MAX_STATE_NAME = 80
+#: A workflow variable name: a letter or ``_`` then letters, digits or ``_`` (Unicode letters too).
+_VARIABLE_NAME = re.compile(r"[^\W\d]\w*")
 
 
 class _Errors:
@@ -463,7 +465,7 @@ class _Builder:
     def _check_variable_names(self, value: dict[str, Any], where: str) -> None:
         for key in value:
             name = key[:-2] if key.endswith(".$") else key
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or len(name) > 80:
+            if not _VARIABLE_NAME.fullmatch(name) or len(name) > 80:
                 self.errors.add(f"The variable name '{name}' is not valid", f"{where}/{key}")
 
     def _jsonata(self, value: Any, where: str, field: str) -> Any:
