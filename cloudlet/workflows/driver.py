@@ -137,6 +137,8 @@ class ExecutionRun:
         self.events: list[dict[str, Any]] = []  # Express executions keep their history here
         #: True once the execution is being aborted or timed out (not when the service stops).
         self.ending = False
+        #: Set once the journal is loaded: callbacks arriving during a resume wait for it.
+        self.loaded = asyncio.Event()
         self._replay_events: dict[str, tuple[int, float, str]] = {}
         self._journal: dict[str, dict[str, Any]] = {}
         self._entropy_recorded: dict[str, Any] = {}
@@ -202,6 +204,7 @@ class ExecutionRun:
     async def _run(self) -> ExecutionRecord:
         if self.durable:
             await self._load()
+        self.loaded.set()
         entropy = JournalEntropy(self._entropy_recorded, self._record_entropy if self.durable else None)
         self._entropy = entropy
         scope = _Scope(last_event=0)

@@ -510,28 +510,30 @@ class Workflows:
             value = orjson.loads(output)
         except (orjson.JSONDecodeError, TypeError):
             raise InvalidOutput(str(output)) from None
-        run, key = self._token_target(taskToken)
+        run, key = await self._token_target(taskToken)
         await run.callback(key, {"v": value})
         return {}
 
     async def send_task_failure(
         self, *, taskToken: str, error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:
-        run, key = self._token_target(taskToken)
+        run, key = await self._token_target(taskToken)
         await run.callback(key, {"e": error if error is not None else "", "c": cause})
         return {}
 
     async def send_task_heartbeat(self, *, taskToken: str) -> dict[str, Any]:
-        run, key = self._token_target(taskToken)
+        run, key = await self._token_target(taskToken)
         run.heartbeat(key)
         return {}
 
-    def _token_target(self, token: str) -> tuple[ExecutionRun, str]:
+    async def _token_target(self, token: str) -> tuple[ExecutionRun, str]:
         arn, key = decode_task_token(token)
         execution = self._executions.get(arn)
         if execution is None:
             raise TaskDoesNotExist()
         run = self._runs.get(arn)
+        if run is not None and execution.running:
+            await run.loaded.wait()  # resuming: the journal says which tokens it handed out
         if not execution.running or run is None or run.answered(key):
             raise TaskTimedOut()
         if not run.issued(key):

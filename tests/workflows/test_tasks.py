@@ -394,7 +394,7 @@ def test_callback_after_a_service_restart():
 
     async def second(service, router):
         router.register_api("sqs", queues)
-        await settle()
+        # At once, while the resumed execution may still be loading its journal.
         token = json.loads(queues.sent[0]["MessageBody"])["token"]
         await service.send_task_success(taskToken=token, output='"after restart"')
         return await finished(service, ex)
