@@ -45,9 +45,11 @@ def diagnostics(detail: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for part in (p for p in _DIAGNOSTIC.split(detail) if p):
         code, _, message = part.partition(": ")
-        entry: dict[str, Any] = {"severity": "ERROR", "code": code, "message": part}
-        where = message.rpartition(" at ")[2]
-        if where.startswith("/"):
+        # AWS splits "CODE: message at /Location" into its three fields.
+        text, _, where = message.rpartition(" at ")
+        entry: dict[str, Any] = {"severity": "ERROR", "code": code, "message": message.strip()}
+        if text and where.startswith("/"):
+            entry["message"] = text.strip()
             entry["location"] = where
         out.append(entry)
     return out

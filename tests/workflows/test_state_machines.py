@@ -160,8 +160,12 @@ def test_validate_state_machine_definition():
         assert ok == {"result": "OK", "diagnostics": [], "truncated": False}
         bad = await service.validate_state_machine_definition(definition=json.dumps(BAD_DEFINITION))
         assert bad["result"] == "FAIL" and bad["diagnostics"]
-        first = bad["diagnostics"][0]
-        assert first["severity"] == "ERROR" and first["code"].isupper() and "Nowhere" in first["message"]
+        assert bad["diagnostics"][0] == {
+            "severity": "ERROR",
+            "code": "MISSING_TRANSITION_TARGET",
+            "message": "Missing 'Next' target: Nowhere",
+            "location": "/States/A/Next",
+        }
 
     run_service(scenario)
 
