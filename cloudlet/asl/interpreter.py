@@ -605,7 +605,11 @@ def _task(sr: _StateRun, raw: Any) -> _Gen:
             else state.credentials.evaluate(raw, sr.ctx())
         )
     region = run.info.region
-    if integ.kind == "lambda":
+    if integ.kind in ("lambda", "activity"):
+        # plain Lambda ARNs and activities have their own event families
+        family, prefix = (
+            ("LambdaFunction", "lambdaFunction") if integ.kind == "lambda" else ("Activity", "activity")
+        )
         scheduled: dict[str, Any] = {
             "resource": integ.resource,
             "input": dumps(payload),
@@ -613,15 +617,20 @@ def _task(sr: _StateRun, raw: Any) -> _Gen:
         }
         if timeout is not None:
             scheduled["timeoutInSeconds"] = timeout
-        yield _event(scope, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", scheduled)
-        yield _event(scope, "LambdaFunctionStarted")
+        if heartbeat is not None and integ.kind == "activity":
+            scheduled["heartbeatInSeconds"] = heartbeat
+        yield _event(scope, f"{family}Scheduled", f"{prefix}ScheduledEventDetails", scheduled)
+        if integ.kind == "lambda":
+            yield _event(scope, "LambdaFunctionStarted")
+        else:
+            yield _event(scope, "ActivityStarted", "activityStartedEventDetails", {"workerName": ""})
         try:
             result = yield InvokeResource(
                 scope.key(),
                 state.name,
                 integ.resource,
                 payload,
-                "lambda",
+                integ.kind,
                 "request_response",
                 timeout,
                 heartbeat,
@@ -629,20 +638,14 @@ def _task(sr: _StateRun, raw: Any) -> _Gen:
                 credentials,
             )
         except ExecutionError as exc:
-            failed = _failure_details(exc)
-            kind = "LambdaFunctionTimedOut" if exc.error == "States.Timeout" else "LambdaFunctionFailed"
-            key = (
-                "lambdaFunctionTimedOutEventDetails"
-                if kind == "LambdaFunctionTimedOut"
-                else ("lambdaFunctionFailedEventDetails")
-            )
-            yield _event(scope, kind, key, failed)
+            outcome = "TimedOut" if exc.error in ("States.Timeout", "States.HeartbeatTimeout") else "Failed"
+            yield _event(scope, f"{family}{outcome}", f"{prefix}{outcome}EventDetails", _failure_details(exc))
             raise _Propagated(exc.error, exc.cause) from None
         result_text = _checked_text(state, result)
         yield _event(
             scope,
-            "LambdaFunctionSucceeded",
-            "lambdaFunctionSucceededEventDetails",
+            f"{family}Succeeded",
+            f"{prefix}SucceededEventDetails",
             {"output": result_text, "outputDetails": _NOT_TRUNCATED},
         )
     else:
@@ -996,7 +999,13 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
     )
     if exceeded or aborted:
         if state.distributed:
-            yield _event(scope, "MapRunFailed", "mapRunFailedEventDetails", {})
+            first_failure = failures[0] if failures else None
+            run_failed: dict[str, Any] = {}
+            if first_failure is not None and first_failure.error is not None:
+                run_failed["error"] = first_failure.error
+            if first_failure is not None and first_failure.cause is not None:
+                run_failed["cause"] = first_failure.cause
+            yield _event(scope, "MapRunFailed", "mapRunFailedEventDetails", run_failed)
         if tolerance_set and failures:
             raise _Propagated(
                 "States.ExceedToleratedFailureThreshold",
