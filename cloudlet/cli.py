@@ -158,9 +158,13 @@ async def _watch(app_dir: Path, runtime: Any, deploy: Any, stop: asyncio.Event) 
     from cloudlet.templates import local_code_path
 
     data_dir = str(runtime.data_dir)
-    async for changes in awatch(
-        app_dir, stop_event=stop, watch_filter=lambda _c, p: not p.startswith(data_dir)
-    ):
+
+    def relevant(_change: Any, path: str) -> bool:
+        # Bytecode that functions write next to their code is not a code change (it would
+        # restart every environment, killing in-flight invocations, after each cold start).
+        return not path.startswith(data_dir) and "__pycache__" not in path and not path.endswith(".pyc")
+
+    async for changes in awatch(app_dir, stop_event=stop, watch_filter=relevant):
         paths = {Path(p) for _, p in changes}
         try:
             if runtime.template_path in paths or any(
