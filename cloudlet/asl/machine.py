@@ -296,6 +296,8 @@ class _SyncDriver:
             if kind is RecordEvent:
                 eid = len(history) + 1
                 ts = self.now()
+                if self.deadline is not None and ts > self.deadline:
+                    raise _TimedOut()
                 history.append(
                     make_event(eid, task.last_id, ts, effect.type, effect.details_key, effect.details)
                 )

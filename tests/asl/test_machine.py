@@ -160,3 +160,22 @@ def test_start_yields_effects_for_drivers() -> None:
     assert reply is not None
     assert stop.value.value.output == {"x": 1}
     assert len(set(keys)) == len(keys) == 4
+
+
+def test_busy_loop_times_out_too() -> None:
+    sm = StateMachine.from_definition(
+        {
+            "TimeoutSeconds": 1,
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Next": "B"},
+                "B": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.x", "IsPresent": False, "Next": "A"}],
+                    "Default": "C",
+                },
+                "C": {"Type": "Succeed"},
+            },
+        }
+    )
+    assert sm.run({}).status == "TIMED_OUT"
