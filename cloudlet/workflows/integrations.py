@@ -28,6 +28,7 @@ from cloudlet.config import ServiceConfig
 from cloudlet.errors import CloudletError, ExecutionError, ResourceNotFound, TaskFailed
 from cloudlet.router import Router
 from cloudlet.workflows.records import SUCCEEDED, ExecutionRecord
+from cloudlet.workflows.sdk import SDK_SERVICES, request_params, sdk_result
 
 if TYPE_CHECKING:
     from cloudlet.workflows.driver import ExecutionRun
@@ -76,26 +77,26 @@ class Integrations:
                 "States.Runtime",
                 f"Activity tasks are not supported by cloudlet yet (resource '{effect.resource}')",
             )
-        service, action = _split_service_arn(effect.resource)
-        if service == "states" and action == "startExecution":
+        service, action, sdk = _split_service_arn(effect.resource)
+        if service == "states" and action == "startExecution" and not sdk:
             return await self._start_execution(run, effect)
         if effect.pattern in ("sync", "sync2"):
             raise TaskFailed(
                 "States.Runtime",
                 f"The '.sync' integration pattern of '{service}:{action}' is not supported by cloudlet",
             )
-        return await self._call_service(service, action, effect.payload)
+        return await self._call_service(service, action, effect.payload, sdk=sdk)
 
     async def deliver(self, run: ExecutionRun, effect: InvokeResource) -> None:
         """Hand the payload (carrying the task token) over; the answer arrives by SendTask*."""
         if effect.integration in ("lambda", "lambda_invoke"):
             await self._call_function(effect.resource, effect.payload)
             return
-        service, action = _split_service_arn(effect.resource)
-        if service == "states" and action == "startExecution":
+        service, action, sdk = _split_service_arn(effect.resource)
+        if service == "states" and action == "startExecution" and not sdk:
             await self._start_execution(run, effect)
             return
-        await self._call_service(service, action, effect.payload)
+        await self._call_service(service, action, effect.payload, sdk=sdk)
 
     # -- Lambda -------------------------------------------------------------------------------------
     def function_arn(self, reference: str) -> str:
@@ -126,11 +127,13 @@ class Integrations:
             raise _service_failure("lambda", exc) from None
 
     # -- other services ---------------------------------------------------------------------------------
-    async def _call_service(self, service: str, action: str, payload: Any) -> Any:
+    async def _call_service(self, service: str, action: str, payload: Any, *, sdk: bool = False) -> Any:
         operation = action[:1].upper() + action[1:]
         params = _stringify_bodies(service, operation, payload if isinstance(payload, dict) else {})
+        params = request_params(service, operation, params)
         try:
-            return _jsonable(await self._router.call(service, operation, params))
+            result = _jsonable(await self._router.call(service, operation, params))
+            return sdk_result(service, operation, result) if sdk else result
         except ExecutionError as exc:
             raise TaskFailed(exc.error, exc.cause) from None
         except TypeError as exc:  # a parameter the operation does not take
@@ -224,18 +227,24 @@ def _stringify_bodies(service: str, operation: str, params: dict[str, Any]) -> d
     return params
 
 
-def _split_service_arn(resource: str) -> tuple[str, str]:
-    """``arn:aws:states:::sqs:sendMessage`` -> ("sqs", "sendMessage") (also ``aws-sdk:...``)."""
+def _split_service_arn(resource: str) -> tuple[str, str, bool]:
+    """``arn:aws:states:::sqs:sendMessage`` -> ("sqs", "sendMessage", False); ``aws-sdk:`` -> True."""
     parts = resource.split(":")
     if len(parts) < 7 or parts[2] != "states" or parts[5] == "":
         raise TaskFailed(
             "States.Runtime", f"The resource '{resource}' is not a service integration cloudlet knows"
         )
     rest = parts[5:]
-    if rest[0] == "aws-sdk" and len(rest) >= 3:
+    sdk = rest[0] == "aws-sdk" and len(rest) >= 3
+    if sdk:
         rest = rest[1:]
+    if len(rest) < 2:
+        raise TaskFailed(
+            "States.Runtime", f"The resource '{resource}' is not a service integration cloudlet knows"
+        )
     action = rest[1].split(".")[0]
-    return rest[0], action
+    service = SDK_SERVICES.get(rest[0], rest[0]) if sdk else rest[0]
+    return service, action, sdk
 
 
 def _service_failure(service: str, exc: CloudletError) -> TaskFailed:

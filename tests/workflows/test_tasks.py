@@ -419,3 +419,45 @@ def test_stopping_a_parent_stops_its_sync_child():
         assert (await service.describe_execution(executionArn=kid["executionArn"]))["status"] == "ABORTED"
 
     run_service(scenario, clock=ManualClock())
+
+
+def test_child_answers_its_parent_through_the_aws_sdk_integration():
+    child = {
+        "StartAt": "Answer",
+        "States": {
+            "Answer": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sfn:sendTaskSuccess",
+                "Parameters": {"TaskToken.$": "$.token", "Output": '{"from": "child"}'},
+                "End": True,
+            }
+        },
+    }
+
+    async def scenario(service, router):
+        child_arn = await create(service, "child", child)
+        parent_def = {
+            "StartAt": "Ask child",
+            "States": {
+                "Ask child": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+                    "Parameters": {"StateMachineArn": child_arn, "Input": {"token.$": "$$.Task.Token"}},
+                    "Next": "Describe",
+                },
+                "Describe": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:sfn:describeStateMachine",
+                    "Parameters": {"StateMachineArn": child_arn},
+                    "ResultSelector": {"name.$": "$.Name", "type.$": "$.Type"},
+                    "ResultPath": "$.child",
+                    "End": True,
+                },
+            },
+        }
+        arn = await create(service, "parent", parent_def)
+        out = await finished(service, (await service.start_execution(stateMachineArn=arn))["executionArn"])
+        assert out["status"] == "SUCCEEDED", out
+        assert json.loads(out["output"]) == {"from": "child", "child": {"name": "child", "type": "STANDARD"}}
+
+    run_service(scenario)
