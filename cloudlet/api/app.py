@@ -1,26 +1,25 @@
-"""The ASGI application and the uvicorn server that serve every service on one endpoint.
+"""The application that serves every service on one endpoint, and the server that runs it.
 
-``create_app(router, config)`` returns the ASGI app; ``await serve(router, ...)`` starts it on
-``host:port`` inside the running event loop (port 0 picks a free port) and returns an
-``ApiServer`` whose ``port``, ``url`` and ``gateway`` the runtime uses and whose ``close()``
-stops it.
+``await serve(router, ...)`` starts the API on ``host:port`` inside the running event loop
+(port 0 picks a free port) and returns an ``ApiServer`` whose ``port``, ``url`` and ``gateway``
+the runtime uses and whose ``close()`` stops it. ``create_app(router, config)`` is the same
+application as an ASGI app, for embedding in any ASGI server.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
-import uvicorn
 
 from cloudlet.api.config import GATEWAY_PREFIX, ApiConfig
 from cloudlet.api.dispatch import Dispatcher
 from cloudlet.api.gateway import Gateway
 from cloudlet.api.http import Request, Response
+from cloudlet.api.server import HttpServer
 from cloudlet.router import Router
 
 logger = logging.getLogger(__name__)
@@ -107,13 +106,9 @@ def create_app(router: Router, config: ApiConfig | None = None, gateway: Gateway
 class ApiServer:
     """A running API server (see ``serve``)."""
 
-    def __init__(
-        self, app: ApiApp, server: uvicorn.Server, sock: socket.socket, task: asyncio.Task[None]
-    ) -> None:
+    def __init__(self, app: ApiApp, http: HttpServer, sock: socket.socket) -> None:
         self.app = app
-        self._server = server
-        self._socket = sock
-        self._task = task
+        self._http = http
         address = sock.getsockname()
         self.host: str = address[0]
         self.port: int = address[1]
@@ -129,11 +124,9 @@ class ApiServer:
         """The route table of API Gateway HTTP events."""
         return self.app.gateway
 
-    async def close(self) -> None:
-        """Stop accepting requests, finish the ones in flight (a few seconds at most), close."""
-        self._server.should_exit = True
-        await self._task
-        await self._server.shutdown()
+    async def close(self, timeout: float = 3.0) -> None:
+        """Stop accepting requests, finish the ones in flight (``timeout`` at most), close."""
+        await self._http.close(timeout)
 
 
 async def serve(
@@ -144,7 +137,10 @@ async def serve(
     config: ApiConfig | None = None,
     gateway: Gateway | None = None,
 ) -> ApiServer:
-    """Start serving ``router``'s services on ``host:port`` (defaults 127.0.0.1:4566; 0 = any free port)."""
+    """Start serving ``router``'s services on ``host:port`` in the running event loop.
+
+    Defaults come from ``config`` (127.0.0.1:4566); port 0 picks a free port (``server.port``).
+    """
     config = config or ApiConfig()
     host = host if host is not None else config.host
     port = port if port is not None else config.port
@@ -152,28 +148,16 @@ async def serve(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Small request/response exchanges: Nagle plus delayed ACKs would stall each one ~40 ms.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+        http = HttpServer(app.respond)
+        await http.start(sock)
     except OSError:
         sock.close()
         raise
-    sock.listen(1024)
-    sock.setblocking(False)
-    uv_config = uvicorn.Config(
-        app,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        http="httptools",
-        loop="none",
-        timeout_graceful_shutdown=3,
-        server_header=False,
-    )
-    uv_config.load()
-    server = uvicorn.Server(uv_config)
-    server.lifespan = uv_config.lifespan_class(uv_config)
-    await server.startup(sockets=[sock])
-    task = asyncio.get_running_loop().create_task(server.main_loop())
     logger.info("api listening", extra={"action": "serve", "host": host, "port": sock.getsockname()[1]})
-    return ApiServer(app, server, sock, task)
+    return ApiServer(app, http, sock)
