@@ -58,4 +58,4 @@ def test_sigkill_during_a_wait_then_restart_completes_each_state_once(tmp_path: 
     wait_in = next(e["timestamp"] for e in result["events"] if e["type"] == "WaitStateEntered")
     wait_out = next(e["timestamp"] for e in result["events"] if e["type"] == "WaitStateExited")
     assert wait_out - wait_in >= 4.0
-    assert wait_out - max(wait_in + 4.0, ready_at) < 1.0
+    assert wait_out - max(wait_in + 4.0, ready_at) < 2.0  # a restarted Wait would end >= 4 s later
