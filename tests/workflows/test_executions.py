@@ -269,3 +269,57 @@ def test_service_restart_resumes_running_executions():
     out = run_service(second, store=store, clock=clock)
     assert out["status"] == "SUCCEEDED"
     assert asyncio.run(store.read_log("states:history", ex))[-1][1]["type"] == "ExecutionSucceeded"
+
+
+def test_restart_in_the_middle_of_a_concurrent_map_runs_each_iteration_once():
+    from cloudlet.store import MemoryStore
+
+    store, clock, seen = MemoryStore(), ManualClock(), []
+
+    def work(payload):
+        seen.append(payload)
+        return payload
+
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "MaxConcurrency": 2,
+                "ItemProcessor": {
+                    "StartAt": "Work",
+                    "States": {
+                        "Work": {"Type": "Task", "Resource": LAMBDA + "work", "Next": "Rest"},
+                        "Rest": {"Type": "Wait", "Seconds": 10, "End": True},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+
+    async def first(service, router):
+        arn = await create(service, "map", definition)
+        ex = (await service.start_execution(stateMachineArn=arn, name="m", input="[1, 2, 3, 4]"))[
+            "executionArn"
+        ]
+        await settle()
+        assert sorted(seen) == [1, 2]  # two iterations run, both now in their Wait
+        return ex
+
+    async def second(service, router):
+        await settle()
+        for _ in range(3):
+            await clock.advance(10)
+            await settle()
+        return await finished(service, ex)
+
+    ex = run_service(first, store=store, clock=clock, functions={"work": work})
+    out = run_service(second, store=store, clock=clock, functions={"work": work})
+    assert out["status"] == "SUCCEEDED" and json.loads(out["output"]) == [1, 2, 3, 4]
+    assert sorted(seen) == [1, 2, 3, 4]  # no iteration's Task ran twice
+    events = [doc for _, doc in asyncio.run(store.read_log("states:history", ex))]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    types = [e["type"] for e in events]
+    assert types.count("MapIterationStarted") == 4 and types.count("MapIterationSucceeded") == 4
+    assert types.count("TaskStateEntered") == 4 and types.count("ExecutionSucceeded") == 1
