@@ -614,7 +614,8 @@ async def _delete_subscription(d: Deployer, old: Record) -> None:
 async def _create_stream(d: Deployer, r: Resource) -> Record:
     props = r.properties
     on_demand = (props.get("StreamModeDetails") or {}).get("StreamMode") == "ON_DEMAND"
-    shards = int(props.get("ShardCount") or (4 if on_demand else 1))
+    declared = props.get("ShardCount")
+    shards = int(declared) if declared is not None else (4 if on_demand else 1)  # 0 is refused, not 1
     await d._call("kinesis", "CreateStream", {"StreamName": r.name, "ShardCount": shards})
     hours = props.get("RetentionPeriodHours")
     if hours and int(hours) > 24:
