@@ -42,11 +42,15 @@ from cloudlet.patterns.model import (
     Matcher,
     Numeric,
     Prefix,
+    Step,
     Suffix,
     Wildcard,
 )
 from cloudlet.patterns.pattern import EventPattern
 from cloudlet.patterns.values import CODE_BITS, exact_key, number_code, parse_ip, wildcard_literal_ends
+
+_Kind = Callable[[Any, type, list["_Edge"]], None]
+_PlanEntry = tuple[str, "dict[Any, list[_Edge]] | None", tuple[_Kind, ...]]
 
 
 class _Node:
@@ -58,12 +62,14 @@ class _Node:
         self.fields: dict[str, _FieldIndex] = {}
         self.absent: dict[str, _Edge] = {}
         self.names: Counter[str] = Counter()
-        #: ``fields`` as a tuple (path, exact dict when exact values are all, index), made
-        #: when first needed and dropped whenever this node's transitions change.
-        self.plan: tuple[tuple[str, dict[Any, list[_Edge]] | None, _FieldIndex], ...] | None = None
+        #: ``fields`` as a tuple (path, exact dict when exact values are all, per-kind lookups),
+        #: made when first needed and dropped whenever this node's transitions change.
+        self.plan: tuple[_PlanEntry, ...] | None = None
 
-    def make_plan(self) -> tuple[tuple[str, dict[Any, list[_Edge]] | None, _FieldIndex], ...]:
-        self.plan = tuple((path, None if fi.others else fi.exact, fi) for path, fi in self.fields.items())
+    def make_plan(self) -> tuple[_PlanEntry, ...]:
+        self.plan = tuple(
+            (path, None if fi.others else fi.exact, fi.kinds) for path, fi in self.fields.items()
+        )
         return self.plan
 
 
@@ -342,8 +348,16 @@ class _FieldIndex:
                 out.extend(found)
 
     def _match_prefix(self, value: Any, t: type, out: list[_Edge]) -> None:
-        if t is str:
-            self._affixes(value, self.prefix, self.prefix_lens.sorted, out)
+        if t is not str:
+            return
+        n = len(value)
+        table = self.prefix
+        for size in self.prefix_lens.sorted:
+            if size > n:
+                break
+            found = table.get(value[:size])
+            if found:
+                out.extend(found)
 
     def _match_suffix(self, value: Any, t: type, out: list[_Edge]) -> None:
         if t is str:
@@ -416,16 +430,13 @@ class _FieldIndex:
         out.extend(self.exists)
 
     def _match_anything_but(self, value: Any, t: type, out: list[_Edge]) -> None:
-        excluded: set[tuple[AnythingBut, _Edge]] = set()
-        if self.ab_excl:
-            hit = self.ab_excl.get(value if t is str else exact_key(value))
-            if hit:
-                excluded.update(hit)
+        hit = self.ab_excl.get(value if t is str else exact_key(value)) if self.ab_excl else None
         if t is str and self.ab_excl_ic:
-            hit = self.ab_excl_ic.get(value.lower())
-            if hit:
-                excluded.update(hit)
-        if excluded:
+            hit_ic = self.ab_excl_ic.get(value.lower())
+            if hit_ic:
+                hit = hit + hit_ic if hit else hit_ic
+        if hit:
+            excluded = set(hit)
             out.extend(pair[1] for pair in self.ab_all if pair not in excluded)
         else:
             out.extend(pair[1] for pair in self.ab_all)
@@ -448,6 +459,8 @@ class PatternIndex:
         self._dialect = dialect
         self._root = _Node()
         self._patterns: dict[str, tuple[Branch, ...]] = {}
+        #: How many inserted branch steps name each field path (orders the steps of new rules).
+        self._path_uses: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -466,9 +479,20 @@ class PatternIndex:
         )
         if name in self._patterns:
             self.remove(name)
+        uses = self._path_uses
         for branch in compiled.branches:
+            for step in branch.steps:
+                uses[step.path] += 1
+        # Within a kind, fields that more rules name go first (as an FP-tree orders items):
+        # rules then share their leading nodes, and an event walks fewer of them.
+        branches = tuple(Branch(tuple(sorted(b.steps, key=self._step_key))) for b in compiled.branches)
+        for branch in branches:
             self._insert(name, branch)
-        self._patterns[name] = compiled.branches
+        self._patterns[name] = branches
+
+    def _step_key(self, step: Step) -> tuple[int, int, int, str, str]:
+        alternatives = len(step.matchers) if isinstance(step, FieldStep) else 0
+        return (step.rank, alternatives, -self._path_uses[step.path], step.path, repr(step))
 
     def remove(self, name: str) -> None:
         """Take the pattern named ``name`` out of the index (a missing name is ignored)."""
@@ -477,6 +501,10 @@ class PatternIndex:
             return
         for branch in branches:
             self._delete(name, branch)
+            for step in branch.steps:
+                self._path_uses[step.path] -= 1
+                if not self._path_uses[step.path]:
+                    del self._path_uses[step.path]
 
     def _insert(self, name: str, branch: Branch) -> None:
         node = self._root
@@ -553,11 +581,11 @@ class PatternIndex:
             if len(plan) > n_flat:  # more fields here than the event has: look up the event's
                 fields = node.fields
                 plan = tuple(
-                    (path, None if fi.others else fi.exact, fi)
+                    (path, None if fi.others else fi.exact, fi.kinds)
                     for path in flat
                     if (fi := fields.get(path)) is not None
                 )
-            for path, exact, fi in plan:
+            for path, exact, kinds in plan:
                 leaves = flat_get(path)
                 if leaves is None:
                     continue
@@ -567,7 +595,10 @@ class PatternIndex:
                         if edges is None:
                             continue
                     else:
-                        edges = fi.match(value)
+                        edges = []
+                        t = type(value)
+                        for kind in kinds:
+                            kind(value, t, edges)
                         if not edges:
                             continue
                         if len(edges) > 1:
