@@ -23,7 +23,7 @@ from cloudlet.config import ServiceConfig
 from cloudlet.errors import CloudletError, ValidationError
 from cloudlet.router import InvocationType, Router
 from cloudlet.store import Delete, Put, Store
-from cloudlet.workflows.definitions import definition_detail, diagnostics, load_definition
+from cloudlet.workflows.definitions import diagnostics, load_definition
 from cloudlet.workflows.driver import ExecutionRun, JournalEntropy
 from cloudlet.workflows.errors import (
     ExecutionAlreadyExists,
@@ -33,6 +33,7 @@ from cloudlet.workflows.errors import (
     InvalidExecutionInput,
     InvalidOutput,
     InvalidStateMachineDefinition,
+    InvalidToken,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
     StateMachineResourceNotFound,
@@ -789,9 +790,8 @@ def _page_size(max_results: int | None) -> int:
 
 
 def decode_error(token: str | None) -> CloudletError:
-    from cloudlet.workflows.errors import InvalidToken
-
-    return InvalidToken(f"Invalid Token: {token}")
+    """The error for a ``nextToken`` that this service did not hand out."""
+    return InvalidToken()
 
 
 def _page(items: list[Any], max_results: int | None, token: str | None) -> tuple[list[Any], str | None]:
@@ -818,4 +818,4 @@ def _event_out(event: dict[str, Any], include_data: bool) -> dict[str, Any]:
     return out
 
 
-__all__ = ["MissingRequiredParameter", "Workflows", "definition_detail"]
+__all__ = ["MissingRequiredParameter", "Workflows"]

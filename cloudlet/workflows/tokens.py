@@ -50,4 +50,4 @@ def decode_page_token(token: str | None) -> Any:
         value = orjson.loads(base64.urlsafe_b64decode(token.encode()))
         return value["p"]
     except (binascii.Error, ValueError, orjson.JSONDecodeError, KeyError, TypeError):
-        raise InvalidToken(f"Invalid Token: {token}") from None
+        raise InvalidToken() from None
