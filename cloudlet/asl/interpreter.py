@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/step-functions/latest/dg/concepts-states.html
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -216,7 +217,7 @@ def _run_state(run: _Run, state: State, raw: Any, scope: _Scope) -> _Gen:
         try:
             next_name, output, assigned = yield from handler(sr, raw)
             output_text = dumps(output)
-            if len(output_text) > MAX_PAYLOAD_BYTES:
+            if _too_large(output_text):
                 raise _Propagated(
                     "States.DataLimitExceeded",
                     f"The state/task '{state.name}' returned a result with a size exceeding "
@@ -741,9 +742,14 @@ def _failure_details(exc: ExecutionError) -> dict[str, Any]:
     return out
 
 
+def _too_large(text: str) -> bool:
+    """More than 256 KiB of UTF-8 (only texts over a quarter of that can be)."""
+    return len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES
+
+
 def _checked_text(state: State, result: Any) -> str:
     text = dumps(result)
-    if len(text) > MAX_PAYLOAD_BYTES:
+    if _too_large(text):
         raise _Propagated(
             "States.DataLimitExceeded",
             f"The state/task '{state.name}' returned a result with a size exceeding "
@@ -809,6 +815,8 @@ def _resolve_seconds(sr: _StateRun, raw: Any, spec: Any, field: str) -> int | No
         return spec
     if sr.state.query_language == "JSONata":
         value = spec.evaluate(sr.states(raw), sr.ctx())
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ExecutionError(
                 "States.QueryEvaluationError",
@@ -863,7 +871,7 @@ def _map_number(sr: _StateRun, raw: Any, data: Any, spec: Any, field: str, kind:
         return spec
     if sr.state.query_language == "JSONata":
         value = spec.evaluate(sr.states(raw), sr.ctx())
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         if kind == "integer" and ok and value != int(value):
             ok = False
         if not ok:
@@ -882,7 +890,7 @@ def _map_number(sr: _StateRun, raw: Any, data: Any, spec: Any, field: str, kind:
                 value = int(value)
             except ValueError:
                 pass
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
     else:
         if isinstance(value, str):
