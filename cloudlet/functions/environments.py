@@ -253,6 +253,18 @@ class SnapshotProcess:
         self.children[pid] = env
         return pid
 
+    async def clone(self, forker: Environment, socket_path: str) -> int:
+        """Fork a copy of this snapshot process that serves fork requests too; returns its pid."""
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.reply_waiters[forker.env_id] = waiter
+        await self.env.send({"op": "clone", "env_id": forker.env_id, "socket": socket_path})
+        return await waiter
+
+    @property
+    def outstanding(self) -> int:
+        """Fork requests not answered yet (the load on this forker)."""
+        return len(self.reply_waiters)
+
     def kill(self) -> None:
         self.env.kill()
         if self._reader_task is not None:
@@ -279,6 +291,8 @@ class Pool:
         self.idle: list[Environment] = []
         self.envs: set[Environment] = set()
         self.snapshot: SnapshotProcess | None = None
+        #: processes that fork environments from the snapshot: the snapshot process and its copies
+        self.forkers: list[SnapshotProcess] = []
         self._snapshot_lock = asyncio.Lock()
         self.closed = False
 
@@ -416,9 +430,16 @@ class Pool:
             ) from None
 
     async def _ensure_snapshot(self) -> SnapshotProcess:
+        """The least busy live forker of this pool's snapshot, taking the snapshot first if needed."""
+        if self.snapshot is not None and self.snapshot.env.alive:
+            live = [f for f in self.forkers if f.env.alive]
+            return min(live, key=lambda f: f.outstanding) if live else self.snapshot
         async with self._snapshot_lock:
             if self.snapshot is not None and self.snapshot.env.alive:
                 return self.snapshot
+            for forker in self.forkers:
+                forker.kill()
+            self.forkers = []
             env = self._new_environment()
             self.envs.discard(env)  # not an execution environment: never invoked, never reaped
             await self._spawn(env, mode="snapshot")
@@ -436,8 +457,32 @@ class Pool:
             env.state = "idle"
             snapshot.start_reading()
             self.snapshot = snapshot
+            self.forkers = [snapshot]
             self.host.note_snapshot_output(self, env)
+            for _ in range(self.host.forkers - 1):
+                with contextlib.suppress(EnvironmentGone, TimeoutError):
+                    self.forkers.append(await self._clone_forker(snapshot))
             return snapshot
+
+    async def _clone_forker(self, snapshot: SnapshotProcess) -> SnapshotProcess:
+        env = self._new_environment()
+        self.envs.discard(env)
+        self.host.active.discard(env)
+        try:
+            env.pid = await snapshot.clone(env, self.host.socket_path)
+            header = await self.host.await_hello(env, INIT_TIMEOUT)
+        except (EnvironmentGone, TimeoutError):
+            env.kill()
+            env.close_files()
+            raise
+        if header["op"] != "snapshot_ready":
+            env.kill()
+            env.close_files()
+            raise EnvironmentGone()
+        env.state = "idle"
+        forker = SnapshotProcess(env)
+        forker.start_reading()
+        return forker
 
     async def prepare_snapshot(self) -> None:
         """Take the snapshot now (as publishing a SnapStart version does) instead of at first use."""
@@ -541,6 +586,10 @@ class Pool:
             env.kill()
             if env.state == "dead":
                 env.close_files()
+        for forker in self.forkers[1:]:
+            forker.kill()
+            forker.env.close_files()
+        self.forkers = []
         if self.snapshot is not None:
             self.snapshot.kill()
             self.snapshot.env.close_files()
@@ -575,9 +624,13 @@ def _layer_paths(layers: tuple[str, ...]) -> list[str]:
 class EnvironmentHost:
     """Owns the Unix socket every environment connects to, the memory watchdog and all pools."""
 
-    def __init__(self, interpreters: Interpreters, *, idle_timeout: float = 300.0) -> None:
+    def __init__(
+        self, interpreters: Interpreters, *, idle_timeout: float = 300.0, forkers: int | None = None
+    ) -> None:
         self.interpreters = interpreters
         self.idle_timeout = idle_timeout
+        #: processes per snapshot that fork environments (one per core: forking is CPU-bound)
+        self.forkers = forkers if forkers is not None else max(1, os.cpu_count() or 1)
         self.pools: dict[tuple[str, str, str], Pool] = {}
         self.active: set[Environment] = set()
         self._hello: dict[

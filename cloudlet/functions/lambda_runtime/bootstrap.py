@@ -16,7 +16,8 @@ Protocol (one Unix stream connection per process to the parent's socket). Each m
                         "client_context", "identity", "trace_id"} + payload body
     env -> parent      {"op": "result", "ok": true} + response body
                        {"op": "result", "ok": false, "error": {...}}           function error
-    parent -> snapshot {"op": "fork", "env_id", "log_path", "environ"}
+    parent -> snapshot {"op": "fork", "env_id", "log_path", "socket", "environ"}
+                       {"op": "clone", "env_id", "socket"}   another forker, same snapshot
     snapshot -> parent {"op": "forked", "env_id", "pid"} | {"op": "exited", "pid", "status"}
 
 The parent enforces timeouts and memory limits by killing the process; nothing here is trusted
@@ -26,6 +27,7 @@ to do so.
 from __future__ import annotations
 
 import decimal
+import gc
 import importlib
 import json
 import os
@@ -297,15 +299,36 @@ def _snapshot_loop(sock: socket.socket, handler: Any, memory_mb: int) -> None:
             if message is None:
                 os._exit(0)
             header, _ = message
-            if header.get("op") != "fork":
+            if header.get("op") not in ("fork", "clone"):
                 continue
             pid = os.fork()
             if pid == 0:
                 try:
-                    _become_restored(sock, (wake_r, wake_w), header, handler, memory_mb)
+                    if header["op"] == "clone":
+                        _become_forker(sock, (wake_r, wake_w), header, handler, memory_mb)
+                    else:
+                        _become_restored(sock, (wake_r, wake_w), header, handler, memory_mb)
                 finally:
                     os._exit(70)
             sock.sendall(encode_message({"op": "forked", "env_id": header["env_id"], "pid": pid}))
+
+
+def _become_forker(
+    snapshot_sock: socket.socket,
+    wake: tuple[int, int],
+    header: dict[str, Any],
+    handler: Any,
+    memory_mb: int,
+) -> None:
+    """A copy of the snapshot process that forks environments too (forks run on every core)."""
+    signal.set_wakeup_fd(-1)
+    snapshot_sock.close()
+    for fd in wake:
+        os.close(fd)
+    _die_with_parent()
+    sock = _connect(header["socket"], header["env_id"])
+    sock.sendall(encode_message({"op": "snapshot_ready", "init_ms": 0.0}))
+    _snapshot_loop(sock, handler, memory_mb)
 
 
 def _become_restored(
@@ -370,6 +393,10 @@ def main() -> None:
             os._exit(1)
         sys.stdout.flush()
         sys.stderr.flush()
+        # Objects that exist now are shared by every restored environment: keep the collector from
+        # touching them in the children, so their pages stay shared (copy-on-write) after fork.
+        gc.collect()
+        gc.freeze()
         sock.sendall(encode_message({"op": "snapshot_ready", "init_ms": init_ms}))
         _snapshot_loop(sock, handler, int(settings["memory_mb"]))
         return
