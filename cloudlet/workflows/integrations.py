@@ -250,8 +250,10 @@ def _split_service_arn(resource: str) -> tuple[str, str, bool]:
 def _service_failure(service: str, exc: CloudletError) -> TaskFailed:
     prefix, sdk_name = _SERVICE_NAMES.get(service, (service[:1].upper() + service[1:], service))
     code = exc.code
+    # The error names the AWS SDK's exception class: "StepFunctions.StateMachineDoesNotExistException".
+    name = code if code.endswith("Exception") else f"{code}Exception"
     return TaskFailed(
-        f"{prefix}.{code}",
+        f"{prefix}.{name}",
         f"{exc.message} (Service: {sdk_name}; Status Code: {exc.status}; Error Code: {code}; "
         f"Request ID: {uuid.uuid4()}; Proxy: null)",
     )

@@ -239,7 +239,7 @@ def test_service_integration_through_the_router_and_its_errors():
         assert json.loads(out["output"]) == {"MessageId": "m1", "MD5OfMessageBody": "x"}
         bad = await create(service, "bad", machine("https://q/missing"))
         out = await finished(service, (await service.start_execution(stateMachineArn=bad))["executionArn"])
-        assert (out["status"], out["error"]) == ("FAILED", "SQS.QueueDoesNotExist")
+        assert (out["status"], out["error"]) == ("FAILED", "SQS.QueueDoesNotExistException")
         assert out["cause"].startswith("The specified queue does not exist. (Service: AmazonSQS;")
         sns = {
             "StartAt": "Publish",
@@ -459,5 +459,20 @@ def test_child_answers_its_parent_through_the_aws_sdk_integration():
         out = await finished(service, (await service.start_execution(stateMachineArn=arn))["executionArn"])
         assert out["status"] == "SUCCEEDED", out
         assert json.loads(out["output"]) == {"from": "child", "child": {"name": "child", "type": "STANDARD"}}
+
+    run_service(scenario)
+
+
+def test_nested_start_of_a_missing_machine_fails_as_aws():
+    missing = "arn:aws:states:us-east-1:000000000000:stateMachine:nope"
+
+    async def scenario(service, router):
+        arn = await create(service, "parent", parent(".sync", missing))
+        out = await finished(service, (await service.start_execution(stateMachineArn=arn))["executionArn"])
+        assert (out["status"], out["error"]) == ("FAILED", "StepFunctions.StateMachineDoesNotExistException")
+        assert out["cause"].startswith(
+            f"State Machine Does Not Exist: '{missing}' (Service: AWSStepFunctions; Status Code: 400; "
+            "Error Code: StateMachineDoesNotExist; Request ID: "
+        )
 
     run_service(scenario)
