@@ -56,9 +56,12 @@ class Functions(ConfigurationOperations, ConcurrencyOperations, EventInvokeConfi
         idle_timeout: float = 300.0,
         async_retry_delay: float = 60.0,
         snapshot_latest: bool = True,
+        snapshot_forkers: int | None = None,
     ) -> None:
         data_dir = Path(config.data_dir).absolute() / "functions"
-        host = EnvironmentHost(Interpreters(data_dir / "venvs"), idle_timeout=idle_timeout)
+        host = EnvironmentHost(
+            Interpreters(data_dir / "venvs"), idle_timeout=idle_timeout, forkers=snapshot_forkers
+        )
         super().__init__(store=store, clock=clock, config=config, host=host, snapshot_latest=snapshot_latest)
         self.router = router
         self._init_limits(concurrency_limit, min_unreserved_concurrency)

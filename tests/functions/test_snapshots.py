@@ -111,3 +111,18 @@ def test_snapshots_off_runs_init_per_environment(run_service):
         assert all(r["init_type"] == "on-demand" for r in results)
 
     run_service(body)
+
+
+def test_cold_starts_spread_over_forkers(run_service):
+    async def body(f):
+        await create(f, "spread", "app.handler", fixture="snap", SnapStart=SNAP)
+        first = _payload(await f.invoke(FunctionName="spread"))
+        burst = await asyncio.gather(
+            *[f.invoke(FunctionName="spread", Payload=b'{"hold": 0.3}') for _ in range(6)]
+        )
+        parents = {_payload(r)["parent"] for r in burst}
+        assert len(parents) == 2  # the snapshot process and its copy both forked environments
+        assert first["init_pid"] in parents
+        assert all(_payload(r)["init_pid"] == first["init_pid"] for r in burst)  # one init for all
+
+    run_service(body, snapshot_forkers=2)
