@@ -5,7 +5,9 @@ invocation at a time and stays warm (module globals persist) until reaped when i
 process connects back to the host's Unix socket and speaks the small protocol described in
 ``bootstrap``. With snapshots on, a pool first starts a *snapshot process* that runs init once,
 then asks it to ``fork`` each new environment, which costs milliseconds instead of a new
-interpreter's import time (Lambda SnapStart). Limits are the parent's job: an invocation past
+interpreter's import time (Lambda SnapStart). The snapshot process freezes its heap for the
+garbage collector (so restored environments keep sharing its pages) and clones itself once per
+core, so a burst of cold starts forks in parallel. Limits are the parent's job: an invocation past
 its deadline, or a process whose resident memory passes MemorySize, is killed with SIGKILL.
 """
 

@@ -116,6 +116,8 @@ def test_create_invoke_and_errors_through_boto3(client):
     with pytest.raises(ClientError) as throttled:
         client.invoke(FunctionName="b3", Payload=b"{}")
     assert throttled.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert throttled.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert throttled.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     client.delete_function_concurrency(FunctionName="b3")
     failing = _zip({"main.py": "def handler(e, c):\n    raise KeyError('k')\n"})
     client.update_function_code(FunctionName="b3", ZipFile=failing)
