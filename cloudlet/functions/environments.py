@@ -350,6 +350,7 @@ class Pool:
                 header = await self.host.await_hello(env, INIT_TIMEOUT)
             except (EnvironmentGone, TimeoutError) as exc:
                 env.kill()
+                env.close_files()
                 raise ServiceFailure(
                     f"the snapshot of {self.spec.name} could not restore an environment"
                 ) from exc

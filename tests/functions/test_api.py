@@ -14,17 +14,12 @@ ARN = "arn:aws:lambda:us-east-1:000000000000:function"
 
 
 def _raises(code_name: str, message: str | None = None):
-    class Check:
-        def __init__(self) -> None:
-            self.error: CloudletError | None = None
-
-    check = Check()
+    """``await _raises(code, message)(awaitable)``: the awaitable fails with that code (and message)."""
 
     async def run(awaitable):
         try:
             await awaitable
         except CloudletError as exc:
-            check.error = exc
             assert exc.code == code_name, (exc.code, exc.message)
             if message is not None:
                 assert exc.message == message
