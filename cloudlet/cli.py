@@ -473,8 +473,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         return _fail(str(exc))
     except Exception as exc:  # botocore's client errors: print AWS's message, not a traceback
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+        if isinstance(exc, EndpointConnectionError):
+            return _fail(
+                f"no application is answering at {_endpoint(args)}: start one with `cloudlet up DIR`, "
+                "then run this command with --dir DIR (or --endpoint-url URL)"
+            )
         if isinstance(exc, (ClientError, BotoCoreError)):
             return _fail(str(exc))
         raise
