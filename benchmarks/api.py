@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,10 +49,10 @@ def _wait_ready(url: str, timeout: float = 60.0) -> None:
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
+        except urllib.error.HTTPError:
+            return  # an HTTP error answer means the server is up
         except OSError:
             time.sleep(0.2)
-        except Exception:
-            return  # an HTTP error answer means the server is up
     raise RuntimeError(f"server at {url} did not start")
 
 
@@ -90,18 +91,53 @@ async def _serve_cloudlet(port: int, data_dir: str) -> None:
     await store.close()
 
 
+class _FloorProtocol(asyncio.Protocol):
+    """Answers every request with an empty JSON document: what boto3 costs with no server work."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:
+            head, _, rest = self.buffer.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if len(rest) < length:
+                return
+            self.buffer = rest[length:]
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}"
+            )
+
+
+async def _serve_floor(port: int) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_FloorProtocol, "127.0.0.1", port)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    server.close()
+
+
 @contextlib.contextmanager
 def _server(kind: str) -> Iterator[str]:
     port = _free_port()
     with tempfile.TemporaryDirectory() as data_dir:
         if kind == "cloudlet":
             command = [sys.executable, __file__, "--serve-cloudlet", str(port), data_dir]
+        elif kind == "floor":
+            command = [sys.executable, __file__, "--serve-floor", str(port)]
         else:
             command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(url + ("/_cloudlet/health" if kind == "cloudlet" else "/moto-api/"))
+            _wait_ready(url + {"cloudlet": "/_cloudlet/health", "moto": "/moto-api/"}.get(kind, "/"))
             yield url
         finally:
             process.terminate()
@@ -160,7 +196,7 @@ class Workloads:
             ),
             "sqs.ReceiveMessage": self._receive,
             "sqs.DeleteMessage": lambda i: self.sqs.delete_message(
-                QueueUrl=self.queue, ReceiptHandle=self.handles[i]
+                QueueUrl=self.queue, ReceiptHandle=self.handles[i] if i < len(self.handles) else "none"
             ),
             "events.PutEvents": lambda i: self.events.put_events(Entries=entry),
             "states.StartExecution": lambda i: self.sfn.start_execution(
@@ -211,15 +247,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="requests per workload per repeat")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--serve-cloudlet", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_floor:
+        asyncio.run(_serve_floor(args.serve_floor))
+        return
     if args.serve_cloudlet:
         asyncio.run(_serve_cloudlet(int(args.serve_cloudlet[0]), args.serve_cloudlet[1]))
         return
     results: dict[str, dict[str, Any]] = {}
-    with _server("cloudlet") as cloudlet_url, _server("moto") as moto_url:
+    with _server("cloudlet") as cloudlet_url, _server("moto") as moto_url, _server("floor") as floor_url:
         runs = {
             "cloudlet": Workloads(cloudlet_url, args.requests),
             "moto": Workloads(moto_url, args.requests),
+            "boto3_floor": Workloads(floor_url, args.requests, setup=False),
         }
         # Alternate the servers repeat by repeat so that load from elsewhere on the machine
         # falls on both alike.
@@ -242,6 +283,8 @@ def main() -> None:
                 "cpu_count": os.cpu_count(),
                 "cloudlet": results["cloudlet"],
                 "moto": results["moto"],
+                # The same calls against a server that does nothing: boto3's own ceiling.
+                "boto3_floor": results["boto3_floor"],
                 "ratio_cloudlet_over_moto": ratio,
             },
             indent=2,
