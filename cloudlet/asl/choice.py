@@ -180,6 +180,7 @@ class Condition:
 
     template: Any
     text: str
+    field: str = "Condition"
 
 
 def _fail(msg: str, where: str) -> InvalidDefinition:

@@ -436,9 +436,9 @@ def _choice(sr: _StateRun, raw: Any) -> _Gen:
                 if not isinstance(hit, bool):
                     raise ExecutionError(
                         "States.QueryEvaluationError",
-                        f"The JSONata expression '{rule.text}' specified for the field 'Condition' returned "
-                        f"an unexpected result type. Expected 'boolean', but was '{type_name(hit)}' for "
-                        f"value: {to_json(hit)}",
+                        f"The JSONata expression '{rule.text}' specified for the field '{rule.field}' "
+                        "returned an unexpected result type. Expected 'boolean', "
+                        f"but was '{type_name(hit)}' for value: {to_json(hit)}",
                     )
             if hit:
                 if branch.output is not None:

@@ -455,12 +455,12 @@ class _Builder:
         self._check_variable_names(value, where)
         return self.errors.guard(where, lambda: compile_payload(value, where=where))
 
-    def _assign_jsonata(self, value: Any, where: str) -> Any:
+    def _assign_jsonata(self, value: Any, where: str, field: str = "Assign") -> Any:
         if not isinstance(value, dict):
             self.errors.add("The value of 'Assign' must be an object", where)
             return None
         self._check_variable_names(value, where)
-        return self._jsonata(value, where, "Assign")
+        return self._jsonata(value, where, field)
 
     def _check_variable_names(self, value: dict[str, Any], where: str) -> None:
         for key in value:
@@ -568,10 +568,11 @@ class _Builder:
                 if "Assign" in c:
                     assign = self._assign_jsonpath(c["Assign"], f"{loc}/Assign")
             else:
+                # a catcher's fields are named under its index, as AWS's causes do: "Catch[1]/Output"
                 if "Output" in c:
-                    output = self._jsonata(c["Output"], f"{loc}/Output", "Output")
+                    output = self._jsonata(c["Output"], f"{loc}/Output", f"Catch[{i}]/Output")
                 if "Assign" in c:
-                    assign = self._assign_jsonata(c["Assign"], f"{loc}/Assign")
+                    assign = self._assign_jsonata(c["Assign"], f"{loc}/Assign", f"Catch[{i}]/Assign")
             out.append(Catcher(names, nxt, result_path, output, assign))
         return tuple(out)
 
@@ -715,7 +716,7 @@ class _Builder:
                     err.add("The field 'Condition' is required but was missing", loc)
                     continue
                 if isinstance(cond, bool):
-                    compiled: Any = choice_rules.Condition(cond, json.dumps(cond))
+                    compiled: Any = choice_rules.Condition(cond, json.dumps(cond), f"Choices[{i}]/Condition")
                 elif not is_jsonata_template(cond):
                     err.add(
                         "The value of 'Condition' must be a JSONata expression or a boolean",
@@ -723,12 +724,13 @@ class _Builder:
                     )
                     continue
                 else:
-                    template = self._jsonata(cond, f"{loc}/Condition", "Condition")
-                    compiled = choice_rules.Condition(template, cond[2:-2].strip())
+                    # AWS names a rule's fields by their place: "Choices[1]/Condition"
+                    template = self._jsonata(cond, f"{loc}/Condition", f"Choices[{i}]/Condition")
+                    compiled = choice_rules.Condition(template, cond[2:-2].strip(), f"Choices[{i}]/Condition")
                 if "Output" in rule:
-                    output = self._jsonata(rule["Output"], f"{loc}/Output", "Output")
+                    output = self._jsonata(rule["Output"], f"{loc}/Output", f"Choices[{i}]/Output")
                 if "Assign" in rule:
-                    assign = self._assign_jsonata(rule["Assign"], f"{loc}/Assign")
+                    assign = self._assign_jsonata(rule["Assign"], f"{loc}/Assign", f"Choices[{i}]/Assign")
             else:
                 if "Condition" in rule or "Output" in rule:
                     key = "Condition" if "Condition" in rule else "Output"
