@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,15 +30,32 @@ def _spawn(db: Path, log: Path, mode: str) -> subprocess.Popen[str]:
     return proc
 
 
+def _waiting(db: Path) -> bool:
+    """True once the store holds WaitStateEntered (so the first Task's result is durable too)."""
+    if not db.exists():
+        return False
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute(
+            "SELECT count(*) FROM log_entries WHERE namespace = 'states:history'"
+            " AND CAST(body AS TEXT) LIKE '%WaitStateEntered%'"
+        ).fetchone()
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return False
+    finally:
+        conn.close()
+    return bool(rows[0])
+
+
 @pytest.mark.integration
 def test_sigkill_during_a_wait_then_restart_completes_each_state_once(tmp_path: Path) -> None:
     db, log = tmp_path / "app.db", tmp_path / "invocations.log"
     first = _spawn(db, log, "start")
     deadline = time.monotonic() + 30
-    while not (log.exists() and log.read_text() == "first\n"):
-        assert time.monotonic() < deadline, "the first Task never ran"
+    while not (log.exists() and log.read_text() == "first\n" and _waiting(db)):
+        assert time.monotonic() < deadline, "the execution never reached its Wait"
         time.sleep(0.02)
-    time.sleep(0.3)  # inside the 4 s Wait now
+    time.sleep(0.3)  # well inside the 4 s Wait now
     first.send_signal(signal.SIGKILL)
     first.communicate()
 
