@@ -135,7 +135,7 @@ class Gateway:
         if routes is None:
             return _message(404, "Not Found")
         for route in routes:
-            params = route.match(request.method, unquote(path))
+            params = route.match(request.method, path)
             if params is None:
                 continue
             if route.payload_format == "1.0":
@@ -191,7 +191,7 @@ class Gateway:
         resource = "/{proxy+}" if route.path == "$default" else route.path
         return {
             "resource": resource,
-            "path": path,
+            "path": unquote(path),
             "httpMethod": request.method,
             "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
             "multiValueHeaders": multi_headers or None,
@@ -207,7 +207,7 @@ class Gateway:
                 "httpMethod": request.method,
                 "extendedRequestId": context["requestId"],
                 "requestId": context["requestId"],
-                "path": f"/{route.stage}{path}" if route.stage != "$default" else path,
+                "path": f"/{route.stage}{unquote(path)}" if route.stage != "$default" else unquote(path),
                 "stage": route.stage,
                 "domainName": context["domainName"],
                 "domainPrefix": context["domainPrefix"],
@@ -267,7 +267,7 @@ class Gateway:
             "domainPrefix": context["domainPrefix"],
             "http": {
                 "method": request.method,
-                "path": path,
+                "path": unquote(path),
                 "protocol": "HTTP/1.1",
                 "sourceIp": request.headers.get("x-forwarded-for", "127.0.0.1").split(",")[0].strip(),
                 "userAgent": request.headers.get("user-agent", ""),

@@ -151,3 +151,11 @@ def test_v2_binary_body_cookies_and_any_method(app: App, seen: list[Any]) -> Non
     assert event["routeKey"] == "ANY /bin"
     status, _, body, _ = _request(app, "GET", "/_api/http1/nothing-here")
     assert (status, json.loads(body)) == (404, {"message": "Not Found"})
+
+
+def test_encoded_path_parameters_are_decoded_once(app: App, seen: list[Any]) -> None:
+    status, _, _, _ = _request(app, "GET", "/_api/http1/users/a%20b/files/x%2Fy%25z")
+    assert status == 200
+    event = seen[-1]
+    assert event["pathParameters"] == {"userId": "a b", "proxy": "x/y%z"}
+    assert event["requestContext"]["http"]["path"] == "/users/a b/files/x/y%z"
