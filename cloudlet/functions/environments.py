@@ -377,6 +377,8 @@ class Pool:
     async def _spawn(self, env: Environment, mode: str) -> None:
         spec = self.spec
         environ = lambda_environment(spec, env.log_stream, RUNTIME_DIR)
+        # The function's interpreter first on PATH, as Lambda puts /var/lang/bin first.
+        environ["PATH"] = f"{os.path.dirname(self.interpreter)}:{environ['PATH']}"
         environ["CLOUDLET_WORKER"] = orjson.dumps(
             {
                 "socket": self.host.socket_path,
