@@ -18,6 +18,8 @@ from tests.api.conftest import App, ServerThread
 queues_module = pytest.importorskip("cloudlet.queues")
 events_module = pytest.importorskip("cloudlet.events")
 workflows_module = pytest.importorskip("cloudlet.workflows")
+topics_module = pytest.importorskip("cloudlet.topics")
+streams_module = pytest.importorskip("cloudlet.streams")
 
 
 class RealApp(App):
@@ -54,6 +56,8 @@ def real() -> Iterator[RealApp]:
             "states": workflows_module.Workflows(
                 store=store, router=router, clock=SystemClock(), config=config
             ),
+            "sns": topics_module.Topics(store=store, router=router, clock=SystemClock(), config=config),
+            "kinesis": streams_module.Streams(store=store, router=router, clock=SystemClock(), config=config),
         }
         for service in services.values():
             await service.start()
@@ -159,3 +163,56 @@ def test_workflows_sync_and_standard_executions(real: RealApp) -> None:
         sfn.describe_state_machine(stateMachineArn=express["stateMachineArn"] + "-missing")
     with pytest.raises(sfn.exceptions.InvalidDefinition):
         sfn.create_state_machine(name="bad", definition="{}", roleArn=role)
+
+
+def test_sns_fan_out_to_a_queue(real: RealApp) -> None:
+    sqs = real.client("sqs")
+    sns = real.client("sns")
+    url = sqs.create_queue(QueueName="from-topic")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="news", Attributes={"DisplayName": "News"})["TopicArn"]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
+    assert subscription.startswith(topic + ":")
+    listed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s["Endpoint"] for s in listed] == [queue_arn]
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["DisplayName"] == "News"
+    message_id = sns.publish(
+        TopicArn=topic,
+        Message="breaking & <news>",
+        Subject="hello",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "urgent"}},
+    )["MessageId"]
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    envelope = json.loads(messages[0]["Body"])
+    assert envelope["Type"] == "Notification"
+    assert envelope["MessageId"] == message_id
+    assert envelope["Message"] == "breaking & <news>"
+    assert envelope["MessageAttributes"]["kind"]["Value"] == "urgent"
+    with pytest.raises(sns.exceptions.NotFoundException) as caught:
+        sns.publish(TopicArn=topic + "-missing", Message="x")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_kinesis_records_round_trip_as_bytes(real: RealApp) -> None:
+    kinesis = real.client("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    described = kinesis.describe_stream(StreamName="clicks")["StreamDescription"]
+    assert described["StreamStatus"] == "ACTIVE"
+    assert described["StreamCreationTimestamp"].tzinfo is not None
+    shard = described["Shards"][0]["ShardId"]
+    put = kinesis.put_record(StreamName="clicks", Data=b"\x00\xffbinary", PartitionKey="user-1")
+    assert put["ShardId"] == shard
+    batch = kinesis.put_records(
+        StreamName="clicks",
+        Records=[{"Data": b"two", "PartitionKey": "a"}, {"Data": b"three", "PartitionKey": "b"}],
+    )
+    assert batch["FailedRecordCount"] == 0
+    iterator = kinesis.get_shard_iterator(
+        StreamName="clicks", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator)["Records"]
+    assert [r["Data"] for r in records] == [b"\x00\xffbinary", b"two", b"three"]
+    assert records[0]["SequenceNumber"] == put["SequenceNumber"]
+    assert records[0]["ApproximateArrivalTimestamp"].tzinfo is not None
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException):
+        kinesis.describe_stream(StreamName="missing")
