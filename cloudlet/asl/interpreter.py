@@ -1026,11 +1026,8 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
     if state.distributed:
         yield _event(scope, "MapRunSucceeded")
     yield _event(scope, "MapStateSucceeded")
-    result = [
-        o.output if o.status == "SUCCEEDED" else {"Error": o.error, "Cause": o.cause}
-        for o in outcomes
-        if o is not None
-    ]
+    # a tolerated failure contributes no entry: one result per successful iteration
+    result = [o.output for o in outcomes if o is not None and o.status == "SUCCEEDED"]
     if jsonata:
         output, assigned = _jsonata_finish(sr, raw, result, result)
     else:
