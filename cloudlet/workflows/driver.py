@@ -124,7 +124,6 @@ class ExecutionRun:
         invoke: Invoker,
         deliver: Deliverer,
         timeout_seconds: float | None = None,
-        redrive: bool = False,
     ) -> None:
         self.record = record
         self._start = start
@@ -133,7 +132,6 @@ class ExecutionRun:
         self._invoke = invoke
         self._deliver = deliver
         self._timeout = timeout_seconds
-        self._redrive = redrive
         self.events: list[dict[str, Any]] = []  # Express executions keep their history here
         #: True once the execution is being aborted or timed out (not when the service stops).
         self.ending = False
@@ -191,6 +189,9 @@ class ExecutionRun:
         """Run (or resume, or redrive) the execution to its end and return its final record."""
         try:
             record = await self._run()
+        except asyncio.CancelledError:
+            self.done.cancel()
+            raise
         except BaseException as exc:
             if not self.done.done():
                 self.done.set_exception(exc)
@@ -208,7 +209,7 @@ class ExecutionRun:
         entropy = JournalEntropy(self._entropy_recorded, self._record_entropy if self.durable else None)
         self._entropy = entropy
         scope = _Scope(last_event=0)
-        if self._redrive:
+        if self.record.redrive_count:  # answered from the log when resuming a redriven run
             self._record_driver_event(
                 scope,
                 f"redriven#{self.record.redrive_count}",
@@ -318,14 +319,21 @@ class ExecutionRun:
             key = doc.get("k")
             if key is not None and doc["type"] not in _TERMINAL:
                 self._replay_events[key] = (seq, doc["timestamp"], doc["type"])
+        failed: set[str] = set()
+        generation = self.record.redrive_count
         for seq, doc in await self._store.read_log(JOURNAL, arn):
             self._journal_seq = max(self._journal_seq, seq)
             if "x" in doc:
                 self._entropy_recorded[doc["x"]] = doc["v"]
             elif "d" in doc:
                 self._journal[doc["k"] + "#delivered"] = doc
-            elif not (self._redrive and "e" in doc):  # a redrive runs failed effects again
+            elif "e" in doc and doc.get("g", 0) < generation:  # a redrive runs failed effects again
+                failed.add(doc["k"])
+            else:
                 self._journal[doc["k"]] = doc
+        for key in failed:  # ... and hands a failed callback's task token out anew
+            if key not in self._journal:
+                self._journal.pop(key + "#delivered", None)
 
     # -- the effect loop ------------------------------------------------------------------------
     async def _drive(
@@ -573,6 +581,8 @@ class ExecutionRun:
 
     # -- persistence --------------------------------------------------------------------------------
     def _journal_op(self, doc: dict[str, Any]) -> Append:
+        if self.record.redrive_count:  # which run of a redriven execution wrote it
+            doc = {**doc, "g": self.record.redrive_count}
         self._journal_seq += 1
         return Append(JOURNAL, self.record.arn, self._journal_seq, doc)
 

@@ -116,7 +116,7 @@ class Workflows:
         self._started = True
         for execution in resume:
             log.info("resuming execution", extra={"action": "resume", "execution": execution.arn})
-            self._launch(execution, redrive=False)
+            self._launch(execution)
 
     async def stop(self) -> None:
         """Stop driving executions; RUNNING ones resume on the next ``start()``."""
@@ -319,7 +319,7 @@ class Workflows:
         machine = self._machine(stateMachineArn)
         record = self._new_execution(machine, name, input, traceHeader)
         if machine.type == EXPRESS:
-            self._launch(record, redrive=False)
+            self._launch(record)
             return {"executionArn": record.arn, "startDate": to_datetime(record.start_date)}
         existing = self._executions.get(record.arn)
         if existing is not None:
@@ -332,7 +332,7 @@ class Workflows:
         except BaseException:
             self._executions.pop(record.arn, None)
             raise
-        self._launch(record, redrive=False)
+        self._launch(record)
         log.info("execution started", extra={"action": "start_execution", "execution": record.arn})
         return {"executionArn": record.arn, "startDate": to_datetime(record.start_date)}
 
@@ -349,7 +349,7 @@ class Workflows:
         if machine.type != EXPRESS:
             raise StateMachineTypeNotSupported()
         record = self._new_execution(machine, name, input, traceHeader)
-        run = self._launch(record, redrive=False, background=False)
+        run = self._launch(record, background=False)
         await self._drive(run)  # in the caller's task: no scheduling round trips
         final = run.record
         out: dict[str, Any] = {
@@ -502,7 +502,7 @@ class Workflows:
         )
         await self.store.write([Put(EXECUTIONS, record.arn, record.to_doc())])
         self._executions[record.arn] = record
-        self._launch(record, redrive=True)
+        self._launch(record)
         return {"redriveDate": to_datetime(now)}
 
     # -- task tokens ------------------------------------------------------------------------------------
@@ -654,7 +654,7 @@ class Workflows:
             role_arn=machine.role_arn,
         )
 
-    def _launch(self, record: ExecutionRecord, *, redrive: bool, background: bool = True) -> ExecutionRun:
+    def _launch(self, record: ExecutionRecord, *, background: bool = True) -> ExecutionRun:
         compiled = self._compile(record.definition, record.type)
         parsed = parse_states_arn(record.machine_arn, expect=("stateMachine",))
         info = ExecutionInfo(
@@ -683,7 +683,6 @@ class Workflows:
             invoke=self._integrations.invoke,
             deliver=self._integrations.deliver,
             timeout_seconds=_timeout_seconds(compiled),
-            redrive=redrive,
         )
         self._runs[record.arn] = run
         self._executions[record.arn] = record

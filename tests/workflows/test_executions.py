@@ -323,3 +323,45 @@ def test_restart_in_the_middle_of_a_concurrent_map_runs_each_iteration_once():
     types = [e["type"] for e in events]
     assert types.count("MapIterationStarted") == 4 and types.count("MapIterationSucceeded") == 4
     assert types.count("TaskStateEntered") == 4 and types.count("ExecutionSucceeded") == 1
+
+
+def test_a_redriven_execution_resumes_after_a_restart_without_replaying_the_old_failure():
+    from cloudlet.store import MemoryStore
+
+    store, clock, calls = MemoryStore(), ManualClock(), []
+    broken = {"value": True}
+
+    def flaky(payload):
+        calls.append("flaky")
+        if broken["value"]:
+            raise TaskFailed("Broken", "not yet")
+        return {"ok": True}
+
+    definition = {
+        "StartAt": "Flaky",
+        "States": {
+            "Flaky": {"Type": "Task", "Resource": LAMBDA + "flaky", "Next": "Rest"},
+            "Rest": {"Type": "Wait", "Seconds": 10, "End": True},
+        },
+    }
+
+    async def first(service, router):
+        arn = await create(service, "r", definition)
+        ex = (await service.start_execution(stateMachineArn=arn, name="r1"))["executionArn"]
+        assert (await finished(service, ex))["status"] == "FAILED"
+        broken["value"] = False
+        await service.redrive_execution(executionArn=ex)
+        return ex  # the process stops before the redriven run has done anything
+
+    async def second(service, router):
+        await settle()
+        assert calls == ["flaky", "flaky"]  # the old failure was not replayed: Flaky ran again
+        await clock.advance(10)
+        return await finished(service, ex)
+
+    ex = run_service(first, store=store, clock=clock, functions={"flaky": flaky})
+    out = run_service(second, store=store, clock=clock, functions={"flaky": flaky})
+    assert (out["status"], out["redriveCount"]) == ("SUCCEEDED", 1)
+    assert calls == ["flaky", "flaky"]
+    types = [doc["type"] for _, doc in asyncio.run(store.read_log("states:history", ex))]
+    assert types.count("ExecutionRedriven") == 1 and types[-1] == "ExecutionSucceeded"
