@@ -31,7 +31,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 #: Requests read ahead on one connection before reading pauses.
 MAX_PIPELINED = 32
+#: Largest request body accepted (AWS's largest here: Kinesis PutRecords, 10 MiB as base64 JSON).
+MAX_BODY = 32 * 1024 * 1024
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+class _TooLarge(Exception):
+    """A request body beyond ``MAX_BODY``."""
 
 
 class _Date:
@@ -93,6 +99,7 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
+        self._body_size = 0
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -116,6 +123,11 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(400, b"upgrades are not supported")
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, _TooLarge):
+                self._fail(413, b"request body too large")
+            else:
+                self._fail(400, b"malformed HTTP request")
         except httptools.HttpParserError:
             self._fail(400, b"malformed HTTP request")
 
@@ -124,6 +136,7 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._body = []
+        self._body_size = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -137,6 +150,9 @@ class _Connection(asyncio.Protocol):
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY:
+            raise _TooLarge
         self._body.append(body)
 
     def on_message_complete(self) -> None:

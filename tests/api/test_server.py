@@ -123,3 +123,14 @@ def test_head_has_no_body(port: int) -> None:
         first, second = data.split(b"HTTP/1.1 ")[1:]
         assert first.endswith(b"\r\n\r\n")
         assert b'"services"' in second
+
+
+def test_oversized_body_is_refused(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudlet.api import server
+
+    monkeypatch.setattr(server, "MAX_BODY", 1000)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(_json_request(b"x" * 2000))
+        status, headers, _ = _read_response(sock, bytearray())
+        assert status.startswith(b"HTTP/1.1 413")
+        assert headers["connection"] == "close"
