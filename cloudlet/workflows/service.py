@@ -116,7 +116,19 @@ class Workflows:
         self._started = True
         for execution in resume:
             log.info("resuming execution", extra={"action": "resume", "execution": execution.arn})
-            self._launch(execution)
+            try:
+                self._launch(execution)
+            except CloudletError as exc:  # e.g. a definition this version of the engine rejects
+                log.error("cannot resume execution", extra={"execution": execution.arn, "error": exc.message})
+                failed = dataclasses.replace(
+                    execution,
+                    status=FAILED,
+                    stop_date=self.clock.time(),
+                    error="States.Runtime",
+                    cause=f"The execution could not be resumed: {exc.message}",
+                )
+                await self.store.write([Put(EXECUTIONS, failed.arn, failed.to_doc())])
+                self._executions[failed.arn] = failed
 
     async def stop(self) -> None:
         """Stop driving executions; RUNNING ones resume on the next ``start()``."""
@@ -752,8 +764,8 @@ class Workflows:
 
 
 def _timeout_seconds(machine: StateMachine) -> float | None:
-    model = getattr(machine, "model", None)
-    value = getattr(model, "timeout_seconds", None)
+    """The definition's top-level TimeoutSeconds, which the driver enforces."""
+    value = machine.model.timeout_seconds
     return float(value) if value is not None else None
 
 
