@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
+
 from cloudlet.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from cloudlet.asl.effects import (
     Effect,
@@ -39,7 +41,7 @@ from cloudlet.asl.history import make_event
 from cloudlet.asl.interpreter import execute
 from cloudlet.asl.model import StateMachineModel
 from cloudlet.asl.parser import parse_definition
-from cloudlet.errors import ExecutionError, InvalidDefinition, TaskFailed
+from cloudlet.errors import ExecutionError, InvalidDefinition, TaskFailed, ValidationError
 
 __all__ = ["ExecutionResult", "StateMachine"]
 
@@ -122,7 +124,11 @@ class StateMachine:
         """
         self.check_express()
         info = _execution_info(context or {})
-        gen = execute(self.model, {} if input is None else input, info, entropy or SystemEntropy())
+        try:
+            input = _json_copy({} if input is None else input)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"Invalid execution input: {exc}") from None
+        gen = execute(self.model, input, info, entropy or SystemEntropy())
         driver = _SyncDriver(dict(resources or {}), info, real_time, self.model.timeout_seconds)
         return driver.run(gen)
 
@@ -385,7 +391,8 @@ class _SyncDriver:
             return
         started = time.monotonic()
         try:
-            result = fn(effect.payload)
+            # the resource gets its own copy, as it would over the wire
+            result = fn(_json_copy(effect.payload))
         except ExecutionError as exc:
             task.error = exc
             return
@@ -458,12 +465,23 @@ def _lambda_error(exc: BaseException) -> TaskFailed:
     return TaskFailed(type(exc).__name__, cause)
 
 
-def _json_roundtrip(value: Any) -> Any:
-    """Results cross a JSON boundary on AWS: tuples become lists, other objects are refused."""
+def _json_copy(value: Any) -> Any:
+    """A deep copy through JSON, as values cross a JSON boundary on AWS (tuples become lists).
+
+    Raises ``TypeError`` / ``ValueError`` for values JSON cannot carry.
+    """
     if value is None or isinstance(value, str | int | float | bool):
         return value
     try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:  # orjson refuses ints beyond 64 bits and non-str keys; the stdlib copes
         return json.loads(json.dumps(value))
+
+
+def _json_roundtrip(value: Any) -> Any:
+    """A resource's result as JSON; anything JSON cannot carry fails the task."""
+    try:
+        return _json_copy(value)
     except (TypeError, ValueError) as exc:
         raise ExecutionError(
             "States.Runtime", f"The resource returned a value that is not JSON: {exc}"
