@@ -116,7 +116,7 @@ def jayway_path(steps: tuple[Any, ...]) -> str:
 
 # --- parser ------------------------------------------------------------------------------
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = re.compile(r"[^\W\d]\w*")  # a variable name, Unicode letters included
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 

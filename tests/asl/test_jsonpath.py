@@ -42,7 +42,7 @@ DOC: dict[str, Any] = {
 }
 CTX = EvalContext(
     context={"Execution": {"Id": "arn:exec", "Input": {"k": 1}}, "State": {"Name": "S"}},
-    variables={"answer": 42, "order": {"items": [{"id": "x"}, {"id": "y"}]}, "none": None},
+    variables={"answer": 42, "order": {"items": [{"id": "x"}, {"id": "y"}]}, "none": None, "ñame": {"x": 1}},
 )
 
 FIND = [
@@ -80,6 +80,7 @@ FIND = [
     ("$order.items[1].id", "y"),
     ("$order.items[*].id", ["x", "y"]),
     ("$none", None),
+    ("$ñame.x", 1),
     ("$.missing", MISSING),
     ("$.bar[7]", MISSING),
     ("$.foo.bar", MISSING),
