@@ -36,7 +36,10 @@ Reuse by other services:
   ``InvalidParameter``); ``policy.matches_attributes(message_attributes)`` takes SNS
   MessageAttributes (``{"name": {"DataType": ..., "StringValue": ...}}``) and
   ``policy.matches_body(message_text)`` a message body. Many subscriptions on one topic can
-  share a `PatternIndex(dialect=...)` built from `filter_policy.attributes_event`.
+  share one index: validate each with `FilterPolicy` (which enforces SNS's limits), then
+  ``index = PatternIndex(dialect=SNS_ATTRIBUTES)``; ``index.add(subscription_arn,
+  policy.pattern)``; ``index.match(attributes_event(message_attributes))`` (body-scope
+  policies: a second index with ``dialect=SNS_BODY``, matched against the parsed body).
 * Lambda event-source-mapping and Pipes filter criteria use the EventBridge language itself:
   ``EventPattern(criteria["Pattern"])`` and ``.matches(record)``; records whose ``body`` or
   ``data`` is JSON are matched after the service decodes it (as Lambda does), with the
@@ -48,7 +51,13 @@ from __future__ import annotations
 from cloudlet.errors import InvalidEventPattern
 from cloudlet.patterns.compiler import EVENTBRIDGE, Dialect, compile_pattern
 from cloudlet.patterns.eventbridge import MAX_PATTERN_LENGTH, test_event_pattern, validate_event
-from cloudlet.patterns.filter_policy import FilterPolicy, InvalidFilterPolicy
+from cloudlet.patterns.filter_policy import (
+    SNS_ATTRIBUTES,
+    SNS_BODY,
+    FilterPolicy,
+    InvalidFilterPolicy,
+    attributes_event,
+)
 from cloudlet.patterns.flatten import flatten
 from cloudlet.patterns.index import PatternIndex
 from cloudlet.patterns.pattern import EventPattern
@@ -56,12 +65,15 @@ from cloudlet.patterns.pattern import EventPattern
 __all__ = [
     "EVENTBRIDGE",
     "MAX_PATTERN_LENGTH",
+    "SNS_ATTRIBUTES",
+    "SNS_BODY",
     "Dialect",
     "EventPattern",
     "FilterPolicy",
     "InvalidEventPattern",
     "InvalidFilterPolicy",
     "PatternIndex",
+    "attributes_event",
     "compile_pattern",
     "flatten",
     "test_event_pattern",

@@ -490,9 +490,17 @@ class PatternIndex:
             self._insert(name, branch)
         self._patterns[name] = branches
 
-    def _step_key(self, step: Step) -> tuple[int, int, int, str, str]:
+    def _step_key(self, step: Step) -> tuple[int, int, int, bool, str, str]:
         alternatives = len(step.matchers) if isinstance(step, FieldStep) else 0
-        return (step.rank, alternatives, -self._path_uses[step.path], step.path, repr(step))
+        # ties: ``source`` first, the field nearly every EventBridge rule names
+        return (
+            step.rank,
+            alternatives,
+            -self._path_uses[step.path],
+            step.path != "source",
+            step.path,
+            repr(step),
+        )
 
     def remove(self, name: str) -> None:
         """Take the pattern named ``name`` out of the index (a missing name is ignored)."""

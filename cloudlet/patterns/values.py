@@ -79,7 +79,7 @@ def exact_key(value: Any) -> Any:
         code = number_code(value)
         if code is not None:
             return code
-        return ("number", float(value))
+        return ("number", value)  # beyond the numeric range: by exact value (ints keep every digit)
     raise TypeError(f"not a JSON scalar: {value!r}")
 
 

@@ -213,6 +213,18 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], bool]] = [
     ("numeric limit inclusive", {"detail": {"x": [{"numeric": [">=", 5e9]}]}}, ev(x=5_000_000_000), True),
     ("numeric beyond limit", {"detail": {"x": [{"numeric": [">", 0]}]}}, ev(x=5_000_000_001), False),
     ("numeric six decimals", {"detail": {"x": [{"numeric": ["=", 0.1234567]}]}}, ev(x=0.1234568), True),
+    (
+        "exact big integer",
+        {"account": [123456789012345678]},
+        {**ENVELOPE, "account": 123456789012345678},
+        True,
+    ),
+    (
+        "exact big integer other",
+        {"account": [123456789012345678]},
+        {**ENVELOPE, "account": 123456789012345679},
+        False,
+    ),
     ("numeric in array", {"detail": {"x": [{"numeric": [">", 10]}]}}, ev(x=[1, 2, 30]), True),
     # exists
     ("exists true", {"detail": {"c": [{"exists": True}]}}, ev(c=5), True),
