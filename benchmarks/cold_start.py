@@ -9,10 +9,10 @@ The function's init imports numpy and pandas and builds a small DataFrame. Measu
   from the snapshot process), mean ± stddev over ``--repeat`` cold starts, and their ratio
   (goal: snapshot <= 5% of no-snapshot);
 * warm invoke latency p50/p99 and warm invocations/s (one caller; and 8 concurrent callers);
-* ``--environments`` invocations fired at once at a snapshot function whose handler holds for a
-  moment, so each needs its own environment: seconds until every environment ran its handler
-  (goal: 500 in < 10 s on 2 cores), and the environments' memory (RSS, PSS, private) sampled
-  while all are alive.
+* ``--environments`` invocations fired at once at a snapshot function whose handler waits on a
+  gate (a FIFO) until all are running, so each needs its own environment: seconds until every
+  environment ran its handler (goal: 500 in < 10 s on 2 cores), and the environments' memory
+  (RSS, PSS, private per environment; the snapshot processes') sampled while all are alive.
 
 The peer figure is a fresh ``python -c "import numpy, pandas"`` (what any process-per-cold-start
 runner pays before the handler can run), from the same run. Prints one JSON document.
@@ -48,8 +48,9 @@ FRAME = pandas.DataFrame({"x": numpy.arange(100), "y": numpy.arange(100) * 2.0})
 
 def handler(event, context):
     started = time.time()
-    if event.get("hold"):
-        time.sleep(event["hold"])
+    if event.get("gate"):  # a FIFO: blocks (no CPU) until the benchmark opens and closes it
+        with open(event["gate"]) as gate:
+            gate.read()
     return {"sum": float(FRAME["y"].sum()), "started": started}
 """
 
@@ -127,20 +128,22 @@ async def _warm(service: Functions, name: str, count: int) -> dict[str, Any]:
     }
 
 
-async def _many(service: Functions, name: str, count: int, hold: float) -> dict[str, Any]:
+async def _many(service: Functions, name: str, count: int, gate: Path) -> dict[str, Any]:
     await service.invoke(FunctionName=name, Payload=b"{}")  # the snapshot exists
     for pool in service.host.pools.values():
         pool.reap(-1.0)
     pool = next(p for p in service.host.pools.values() if p.spec.name == name)
     sample: dict[str, Any] = {}
+    os.mkfifo(gate)
 
     async def sampler() -> None:
+        """Once every environment holds an invocation, measure memory, then open the gate."""
         while sum(1 for env in pool.envs if env.state == "busy") < count:
             await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
         pids = [env.pid for env in pool.envs if env.pid is not None]
         mems = [_memory_kb(pid) for pid in pids]
-        assert pool.snapshot is not None and pool.snapshot.env.pid is not None
-        snap = _memory_kb(pool.snapshot.env.pid)
+        snaps = [_memory_kb(f.env.pid) for f in pool.forkers if f.env.pid is not None]
         sample.update(
             environments=len(pids),
             rss_mb_total=round(sum(m["Rss"] for m in mems) / 1024, 1),
@@ -148,27 +151,33 @@ async def _many(service: Functions, name: str, count: int, hold: float) -> dict[
             private_mb_per_env=round(
                 statistics.fmean(m["Private_Clean"] + m["Private_Dirty"] for m in mems) / 1024, 2
             ),
-            snapshot_process_rss_mb=round(snap["Rss"] / 1024, 1),
+            snapshot_processes=len(snaps),
+            snapshot_rss_mb=round(snaps[0]["Rss"] / 1024, 1),
+            snapshot_pss_mb_total=round(sum(m["Pss"] for m in snaps) / 1024, 1),
         )
+        while True:  # release every handler waiting on the gate (and any that arrive late)
+            try:
+                os.close(os.open(gate, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+            await asyncio.sleep(0.01)
 
     sampling = asyncio.ensure_future(sampler())
-    payload = json.dumps({"hold": hold}).encode()
+    payload = json.dumps({"gate": str(gate)}).encode()
     fired = time.time()
     responses = await asyncio.gather(
         *[service.invoke(FunctionName=name, Payload=payload) for _ in range(count)], return_exceptions=True
     )
-    if not sampling.done():
-        sampling.cancel()
-        sample["note"] = "not all environments were busy at once; memory not sampled"
+    sampling.cancel()
     failed = [r for r in responses if isinstance(r, BaseException)]
-    responses = [r for r in responses if not isinstance(r, BaseException)]
+    answered = [r for r in responses if not isinstance(r, BaseException)]
     if failed:
         sample["first_failure"] = repr(failed[0])
         sample["failures"] = len(failed)
-    errors = [r for r in responses if "FunctionError" in r]
+    errors = [r for r in answered if "FunctionError" in r]
     if errors:
         sample["first_error"] = errors[0]["Payload"].decode()[:300]
-    started = [json.loads(r["Payload"])["started"] for r in responses if "FunctionError" not in r]
+    started = [json.loads(r["Payload"])["started"] for r in answered if "FunctionError" not in r]
     return {
         "count": count,
         "errors": len(errors),
@@ -207,7 +216,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         plain = await _cold_starts(service, "plain", args.repeat)
         snap = await _cold_starts(service, "snap", args.repeat)
         warm = await _warm(service, "snap", args.warm)
-        many = await _many(service, "snap", args.environments, args.hold)
+        many = await _many(service, "snap", args.environments, work / "gate")
     finally:
         await service.stop()
     peer = _peer_import_ms(args.repeat)
@@ -231,5 +240,4 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=2000)
     parser.add_argument("--environments", type=int, default=500)
-    parser.add_argument("--hold", type=float, default=5.0, help="seconds each handler holds its environment")
     print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
