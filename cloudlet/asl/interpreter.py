@@ -856,7 +856,7 @@ def _parallel(sr: _StateRun, raw: Any) -> _Gen:
     if failure is not None or any(o is None for o in outcomes):
         if failure is None:
             raise _Propagated("States.BranchFailed", "A branch did not complete")
-        raise _Propagated(failure.error or "", failure.cause)
+        raise _Propagated(failure.error, failure.cause)
     result = [o.output for o in outcomes]
     if jsonata:
         output, assigned = _jsonata_finish(sr, raw, result, result)
@@ -1022,7 +1022,7 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
         first = failures[0] if failures else None
         if first is None:
             raise _Propagated("States.BranchFailed", "A Map iteration did not complete")
-        raise _Propagated(first.error or "", first.cause)
+        raise _Propagated(first.error, first.cause)
     if state.distributed:
         yield _event(scope, "MapRunSucceeded")
     yield _event(scope, "MapStateSucceeded")
