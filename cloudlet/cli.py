@@ -227,7 +227,8 @@ def _invoke(args: argparse.Namespace) -> int:
     event = _json_argument(args.event, "--event")
     response = client.invoke(FunctionName=args.function, Payload=json.dumps(event).encode(), LogType="Tail")
     if response.get("LogResult"):
-        sys.stderr.write(base64.b64decode(response["LogResult"]).decode(errors="replace"))
+        tail = base64.b64decode(response["LogResult"]).decode(errors="replace")
+        sys.stderr.write(tail if tail.endswith("\n") else tail + "\n")
     payload = response["Payload"].read().decode()
     print(payload)
     return 1 if response.get("FunctionError") else 0
@@ -252,6 +253,8 @@ def _start_execution(args: argparse.Namespace) -> int:
     seen = 0
     entered: dict[str, float] = {}
     while True:
+        # Status first: a history read after it is complete when the status is final.
+        status = client.describe_execution(executionArn=execution_arn)
         events = client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
         for event in events[seen:]:
             kind = event["type"]
@@ -267,7 +270,6 @@ def _start_execution(args: argparse.Namespace) -> int:
             elif kind.endswith(("Failed", "TimedOut")) and "error" in details:
                 print(f"  ✗ {kind}: {details.get('error')}: {details.get('cause', '')}", flush=True)
         seen = len(events)
-        status = client.describe_execution(executionArn=execution_arn)
         if status["status"] != "RUNNING":
             print(f"status: {status['status']}")
             if "output" in status:

@@ -280,7 +280,8 @@ def test_cloudlet_cli_against_the_running_app(app: RunningApp, placed: dict[str,
     sample = app.app_dir / "events" / "order.json"
     watched = cloudlet("start-execution", "OrderWorkflow", "--input", f"@{sample}", "--watch")
     assert watched.returncode == 0, watched.stdout + watched.stderr
-    assert "▶ ReserveInventory" in watched.stdout and "status: SUCCEEDED" in watched.stdout
+    assert "▶ ReserveInventory  (Map)" in watched.stdout and "status: SUCCEEDED" in watched.stdout
+    assert "✓ OrderConfirmed" in watched.stdout  # every state is rendered, up to the last
     logs = cloudlet("logs", "PlaceOrderFunction")
     assert logs.returncode == 0 and '"event": "order_placed"' in logs.stdout
 
