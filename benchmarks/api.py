@@ -170,7 +170,7 @@ def _rate(count: int, fn: Callable[[int], None]) -> float:
 class Workloads:
     """The benchmark's resources on one server and one boto3 client per service."""
 
-    def __init__(self, url: str, requests: int) -> None:
+    def __init__(self, url: str, requests: int, *, setup: bool = True) -> None:
         self.url = url
         self.requests = requests
         self.sqs, self.events, self.sfn = (
@@ -178,16 +178,19 @@ class Workloads:
             _client("events", url),
             _client("stepfunctions", url),
         )
-        self.queue = self.sqs.create_queue(QueueName="bench")["QueueUrl"]
-        target = self.sqs.create_queue(QueueName="bench-events")["QueueUrl"]
-        target_arn = self.sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        self.events.put_rule(Name="bench", EventPattern=json.dumps({"source": ["bench"]}))
-        self.events.put_targets(Rule="bench", Targets=[{"Id": "q", "Arn": target_arn}])
-        self.machine = self.sfn.create_state_machine(
-            name="bench", definition=DEFINITION, roleArn=ROLE, type="EXPRESS"
-        )["stateMachineArn"]
+        self.queue = f"{url}/000000000000/bench"
+        self.machine = "arn:aws:states:us-east-1:000000000000:stateMachine:bench"
+        if setup:
+            self.queue = self.sqs.create_queue(QueueName="bench")["QueueUrl"]
+            target = self.sqs.create_queue(QueueName="bench-events")["QueueUrl"]
+            attributes = self.sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])
+            self.events.put_rule(Name="bench", EventPattern=json.dumps({"source": ["bench"]}))
+            self.events.put_targets(
+                Rule="bench", Targets=[{"Id": "q", "Arn": attributes["Attributes"]["QueueArn"]}]
+            )
+            self.machine = self.sfn.create_state_machine(
+                name="bench", definition=DEFINITION, roleArn=ROLE, type="EXPRESS"
+            )["stateMachineArn"]
         self.handles: list[str] = []
         entry = [{"Source": "bench", "DetailType": "tick", "Detail": '{"n": 1}'}]
         self.all: dict[str, Callable[[int], None]] = {
