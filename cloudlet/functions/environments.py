@@ -299,10 +299,13 @@ class Pool:
         self.closed = False
 
     def forget(self, env: Environment) -> None:
+        """``env`` is gone: drop it (and the snapshot too, once a closed pool has drained)."""
         self.envs.discard(env)
         if env in self.idle:
             self.idle.remove(env)
         self.host.active.discard(env)
+        if env.pool is self and self.closed and env not in (f.env for f in self.forkers):
+            self._finish_closing()
 
     def take_idle(self) -> Environment | None:
         """The most recently used warm environment (so surplus ones go idle and get reaped)."""
@@ -465,6 +468,8 @@ class Pool:
             self.forkers = [snapshot]
             self.host.note_snapshot_output(self, env)
             for _ in range(self.host.forkers - 1):
+                if self.closed:
+                    break
                 with contextlib.suppress(EnvironmentGone, TimeoutError):
                     self.forkers.append(await self._clone_forker(snapshot))
             return snapshot
@@ -583,22 +588,35 @@ class Pool:
         return len(stale)
 
     def close(self, *, force: bool = True) -> None:
-        """Kill the environments and the snapshot process; without ``force`` busy ones finish first."""
+        """Kill the environments and the snapshot; without ``force``, starting and busy ones finish first."""
         self.closed = True
         for env in list(self.envs):
-            if env.state == "busy" and not force:
+            if not force and env.state in ("starting", "busy"):
                 continue  # killed by release() when its invocation ends
             env.kill()
             if env.state == "dead":
                 env.close_files()
-        for forker in self.forkers[1:]:
+        if force or not self.draining:
+            self._kill_snapshot()
+
+    @property
+    def draining(self) -> bool:
+        """A closed pool still finishing invocations (or a snapshot) that began before it closed."""
+        return self._snapshot_lock.locked() or any(env.state in ("starting", "busy") for env in self.envs)
+
+    def _kill_snapshot(self) -> None:
+        forkers, self.forkers = self.forkers, []
+        for forker in forkers[1:]:
             forker.kill()
             forker.env.close_files()
-        self.forkers = []
         if self.snapshot is not None:
-            self.snapshot.kill()
-            self.snapshot.env.close_files()
-            self.snapshot = None
+            snapshot, self.snapshot = self.snapshot, None
+            snapshot.kill()
+            snapshot.env.close_files()
+
+    def _finish_closing(self) -> None:
+        if self.closed and not self.draining:
+            self._kill_snapshot()
 
 
 def _exit_error(description: str, request_id: str = "", clean: bool = False) -> dict[str, Any]:
@@ -644,6 +662,7 @@ class EnvironmentHost:
         self._server: asyncio.AbstractServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._collecting: set[asyncio.Task[int]] = set()
+        self._retired: set[Pool] = set()
         self._pool_locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self.work_dir = Path(".")
         self.socket_path = ""
@@ -671,9 +690,10 @@ class EnvironmentHost:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for pool in list(self.pools.values()):
+        for pool in [*self.pools.values(), *self._retired]:
             pool.close()
         self.pools.clear()
+        self._retired.clear()
         if self._collecting:
             await asyncio.wait(list(self._collecting), timeout=5.0)
         if self._server is not None:
@@ -698,9 +718,12 @@ class EnvironmentHost:
         return pool
 
     def retire(self, name: str, version: str | None = None) -> None:
-        """Close the pools of function ``name`` (one version, or all)."""
+        """Close the pools of function ``name`` (one version, or all); running invocations finish."""
         for key in [k for k in self.pools if k[0] == name and (version is None or k[1] == version)]:
-            self.pools.pop(key).close(force=False)
+            pool = self.pools.pop(key)
+            pool.close(force=False)
+            self._retired = {p for p in self._retired if p.draining or p.snapshot is not None}
+            self._retired.add(pool)
 
     def note_snapshot_output(self, pool: Pool, env: Environment) -> None:
         output = env.read_output()

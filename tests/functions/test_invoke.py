@@ -392,3 +392,31 @@ def test_event_through_router(run_service, tmp_path):
         assert json.loads(out.read_text()) == {"path": str(out)}
 
     run_service(body)
+
+
+def test_update_lets_running_invocations_finish(run_service):
+    async def body(f):
+        await create(f, "u", "app.sleepy", Timeout=5)
+        running = asyncio.ensure_future(f.invoke(FunctionName="u", Payload=b'{"seconds": 0.5}'))
+        await asyncio.sleep(0.2)
+        await f.update_function_configuration(FunctionName="u", Environment={"Variables": {"MY_VAR": "2"}})
+        assert _payload(await running) == "woke"  # not killed by the update
+        await f.update_function_configuration(FunctionName="u", Handler="app.context_info")
+        assert _payload(await f.invoke(FunctionName="u"))["env"]["MY_VAR"] == "2"  # new environment
+
+    run_service(body)
+
+
+@pytest.mark.parametrize("snapshot", ["None", "PublishedVersions"])
+def test_update_during_cold_start(run_service, snapshot):
+    async def body(f):
+        await create(f, "slow", "app.handler", fixture="slowinit", SnapStart={"ApplyOn": snapshot})
+        starting = asyncio.ensure_future(f.invoke(FunctionName="slow"))
+        await asyncio.sleep(0.2)  # init is running
+        await f.update_function_configuration(FunctionName="slow", Description="changed")
+        assert _payload(await starting) == "initialized"  # the update did not kill it
+        assert _payload(await f.invoke(FunctionName="slow")) == "initialized"
+        retired = list(f.host._retired)
+        assert retired and all(not p.draining and p.snapshot is None for p in retired)  # fully drained
+
+    run_service(body)
