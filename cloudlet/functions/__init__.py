@@ -22,9 +22,17 @@ the interpreter the ``Runtime`` names when present, else the running one (``inte
 With ``SnapStart={"ApplyOn": "PublishedVersions"}`` a snapshot process runs init once and forks
 each new environment (``environments``); cloudlet restores ``$LATEST`` from a snapshot too
 (``snapshot_latest=False`` turns that off), where AWS would only do so for versions.
-Timeouts, MemorySize (resident memory, watched by the parent), payload limits and concurrency
+Timeouts, MemorySize (resident memory, watched by the parent every 50-250 ms, with an
+RLIMIT_DATA backstop in the child for sudden huge allocations), payload limits and concurrency
 are enforced by the parent. Logs (``logs``) follow Lambda's START/END/REPORT format in log
-group ``/aws/lambda/NAME``. Event invocations are durable (``event_invocations``).
+group ``/aws/lambda/NAME`` and are readable with CloudWatch Logs' operation shapes
+(``Functions.logs``). Event invocations are durable (``event_invocations``).
+
+Modules: ``service`` (the class, invocation), ``registry`` (stored functions and lookups),
+``configuration``, ``versions``, ``limits``, ``invoke_configs`` (operation groups), ``code``,
+``model`` (names, limits, environment variables), ``environments`` (processes, snapshots,
+pools), ``interpreters``, ``logs``, ``event_invocations``, ``errors``, ``lambda_runtime``
+(what runs inside each environment).
 """
 
 from cloudlet.functions.code import LOCAL_CODE_BUCKET
