@@ -92,6 +92,10 @@ class Dispatcher:
         try:
             call = self.route(request)
         except CloudletError as error:
+            logger.info(
+                "request not routed",
+                extra={"action": "route", "code": error.code, "path": request.path, "error": error.message},
+            )
             return _unrouted_error(request, error, request_id)
         try:
             if self.config.access_keys:
@@ -105,6 +109,15 @@ class Dispatcher:
             result = await self._invoke(call, kwargs)
             return self._serialize(call, result, request_id)
         except CloudletError as error:
+            logger.info(
+                "operation answered an error",
+                extra={
+                    "action": call.operation.name,
+                    "service": call.service.name,
+                    "code": error.code,
+                    "error": error.message,
+                },
+            )
             return self._serialize_error(call, error, request_id)
         except Exception:
             logger.exception(
