@@ -796,7 +796,7 @@ class EnvironmentHost:
     async def _watch_memory(self) -> None:
         """Kill any starting or busy environment whose resident memory passes its MemorySize."""
         while True:
-            await asyncio.sleep(0.05 if len(self.active) <= 64 else 0.25)
+            await asyncio.sleep(0.05 if 0 < len(self.active) <= 64 else 0.25)
             for env in list(self.active):
                 if env.alive and env.rss_bytes() > env.pool.spec.memory_mb * _MB:
                     logger.info(

@@ -42,7 +42,15 @@ logger = logging.getLogger(__name__)
 
 
 class Functions(ConfigurationOperations, ConcurrencyOperations, EventInvokeConfigOperations):
-    """Lambda-compatible functions: configuration, versions, aliases, invocation, logs."""
+    """Lambda-compatible functions: configuration, versions, aliases, invocation, logs.
+
+    Options beyond the service contract: ``concurrency_limit`` (the account's concurrent
+    executions, 1000 as on AWS) and ``min_unreserved_concurrency`` (100); ``idle_timeout``
+    (seconds before a warm environment is reaped); ``async_retry_delay`` (the first retry of an
+    Event invocation, 60 s as on AWS, doubling); ``snapshot_latest`` (restore ``$LATEST`` from a
+    snapshot when SnapStart is on); ``snapshot_forkers`` (forking processes per snapshot,
+    default one per core).
+    """
 
     def __init__(
         self,
