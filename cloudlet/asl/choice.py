@@ -214,7 +214,7 @@ def compile_rule(rule: Any, *, where: str, top: bool = True) -> Any:
     unknown = [k for k in rule if k not in OPERATORS and k not in ("And", "Or", "Not", "Variable")]
     unknown = [k for k in unknown if not (k in _RULE_KEYS if top else k == "Comment")]
     if unknown:
-        raise _fail(f"Field '{unknown[0]}' is not supported", f"{where}/{unknown[0]}")
+        raise _fail(f"Field '{unknown[0]}' is not supported", where)
     if not top and "Next" in rule:
         raise _fail("Nested choice rules cannot have 'Next'", f"{where}/Next")
     if len(ops) != 1:

@@ -192,7 +192,7 @@ def parse_definition(definition: str | bytes | dict[str, Any]) -> StateMachineMo
         _raise(errors)
     for key in doc:
         if key not in _TOP_FIELDS:
-            errors.add(f"The field '{key}' is not supported by Step Functions", f"/{key}")
+            errors.add(f"Field '{key}' is not supported", "/")
     language: QueryLanguage = "JSONPath"
     ql = doc.get("QueryLanguage", "JSONPath")
     if ql in ("JSONPath", "JSONata"):
@@ -253,10 +253,11 @@ class _Builder:
             err.add("The value must be an object", where or "/")
             return None
         if not top:
-            allowed = {"StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"}
+            # a processor or branch has no QueryLanguage of its own: its states inherit the machine's
+            allowed = {"StartAt", "States", "Comment", "ProcessorConfig"}
             for key in doc:
                 if key not in allowed:
-                    err.add(f"The field '{key}' is not supported by Step Functions", f"{where}/{key}")
+                    err.add(f"Field '{key}' is not supported", where)
         start_at = doc.get("StartAt")
         states_doc = doc.get("States")
         if start_at is None:
@@ -283,9 +284,13 @@ class _Builder:
             if state is not None:
                 states[name] = state
         if isinstance(start_at, str) and start_at not in states_doc:
-            err.add(f"Missing 'StartAt' target: {start_at}", f"{where}/StartAt", "MISSING_TRANSITION_TARGET")
+            # AWS says 'Next' for every transition field, StartAt included
+            err.add(f"Missing 'Next' target: {start_at}", f"{where}/StartAt", "MISSING_TRANSITION_TARGET")
         self._check_transitions(states, states_doc, where)
-        if isinstance(start_at, str) and start_at in states:
+        if states and not any(st.end or st.type in ("Succeed", "Fail") for st in states.values()):
+            # no location; it also stands in for the unreachable-state walk
+            err.items.append(("MISSING_END_STATE: Workflow has no terminal state at null", where or "/"))
+        elif isinstance(start_at, str):
             self._check_reachable(start_at, states, where)
         return Graph(start_at if isinstance(start_at, str) else "", states, self.language)
 
@@ -315,7 +320,7 @@ class _Builder:
         for name in states:
             if name not in seen:
                 self.errors.add(
-                    f"State '{name}' is not reachable", f"{where}/States/{name}", "UNREACHABLE_STATE"
+                    f'State "{name}" is not reachable.', f"{where}/States/{name}", "MISSING_TRANSITION_TARGET"
                 )
 
     # ------------------------------------------------------------------ states
@@ -338,26 +343,24 @@ class _Builder:
             ql = self.language
         elif ql == "JSONPath" and self.language == "JSONata":
             err.add(
-                "A state cannot use the JSONPath query language when the state machine uses JSONata",
-                f"{where}/QueryLanguage",
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine", where
             )
         language: QueryLanguage = ql
         allowed = _FIELDS[stype]
         for key in body:
             if key not in allowed:
-                err.add(
-                    f"The field '{key}' is not supported by Step Functions for a {stype} state",
-                    f"{where}/{key}",
-                )
+                err.add(f"Field '{key}' is not supported", where)
             elif language == "JSONata" and key in _JSONPATH_ONLY:
                 err.add(
-                    f"The field '{key}' is not supported when the query language is JSONata",
-                    f"{where}/{key}",
+                    f"The QueryLanguage is set to 'JSONata', but field '{key}' is only supported for the "
+                    "'JSONPath' QueryLanguage",
+                    where,
                 )
             elif language == "JSONPath" and key in _JSONATA_ONLY:
                 err.add(
-                    f"The field '{key}' is not supported when the query language is JSONPath",
-                    f"{where}/{key}",
+                    f"The QueryLanguage is set to 'JSONPath', but field '{key}' is only supported for the "
+                    "'JSONata' QueryLanguage",
+                    where,
                 )
         text = json.dumps(body)
         fields: dict[str, Any] = {
@@ -494,7 +497,7 @@ class _Builder:
                     "JitterStrategy",
                     "Comment",
                 ):
-                    err.add(f"The field '{key}' is not supported by Step Functions", f"{loc}/{key}")
+                    err.add(f"Field '{key}' is not supported", loc)
             names = self._error_equals(r, loc, last=i == len(value) - 1)
             interval = r.get("IntervalSeconds", 1)
             if not _is_positive_int(interval) or interval > 99999999:
@@ -553,7 +556,7 @@ class _Builder:
             allowed |= {"ResultPath"} if language == "JSONPath" else {"Output"}
             for key in c:
                 if key not in allowed:
-                    err.add(f"The field '{key}' is not supported by Step Functions", f"{loc}/{key}")
+                    err.add(f"Field '{key}' is not supported", loc)
             names = self._error_equals(c, loc, last=i == len(value) - 1)
             nxt = c.get("Next")
             if not isinstance(nxt, str):
@@ -710,7 +713,7 @@ class _Builder:
             if language == "JSONata":
                 for key in rule:
                     if key not in ("Condition", "Next", "Comment", "Assign", "Output"):
-                        err.add(f"The field '{key}' is not supported by Step Functions", f"{loc}/{key}")
+                        err.add(f"Field '{key}' is not supported", loc)
                 cond = rule.get("Condition")
                 if cond is None:
                     err.add("The field 'Condition' is required but was missing", loc)
@@ -735,8 +738,9 @@ class _Builder:
                 if "Condition" in rule or "Output" in rule:
                     key = "Condition" if "Condition" in rule else "Output"
                     err.add(
-                        f"The field '{key}' is not supported when the query language is JSONPath",
-                        f"{loc}/{key}",
+                        f"The QueryLanguage is set to 'JSONPath', but field '{key}' is only supported "
+                        "for the 'JSONata' QueryLanguage",
+                        loc,
                     )
                     continue
                 compiled = err.guard(
@@ -806,7 +810,7 @@ class _Builder:
                     err.add("The field 'RoleArn' is required but was missing", loc)
                 for key in creds:
                     if key not in ("RoleArn", "RoleArn.$"):
-                        err.add(f"The field '{key}' is not supported by Step Functions", f"{loc}/{key}")
+                        err.add(f"Field '{key}' is not supported", loc)
                 if role_keys:
                     if language == "JSONPath":
                         fields["credentials"] = err.guard(loc, lambda: compile_payload(creds, where=loc))

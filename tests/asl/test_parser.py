@@ -31,14 +31,20 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "missing start target",
         {"StartAt": "Nope", "States": {"A": pass_end()}},
-        "Missing 'StartAt' target: Nope",
+        "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nope at /StartAt, "
+        'MISSING_TRANSITION_TARGET: State "A" is not reachable. at /States/A',
+    ),
+    (
+        "no terminal state",
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}},
+        "MISSING_END_STATE: Workflow has no terminal state at null",
     ),
     ("no StartAt", {"States": {"A": pass_end()}}, "The field 'StartAt' is required"),
     ("no States", {"StartAt": "A"}, "The field 'States' is required"),
     (
         "unreachable",
         {"StartAt": "A", "States": {"A": pass_end(), "B": pass_end()}},
-        "State 'B' is not reachable at /States/B",
+        'MISSING_TRANSITION_TARGET: State "B" is not reachable. at /States/B',
     ),
     (
         "next and end",
@@ -54,7 +60,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown field",
         {"StartAt": "A", "States": {"A": pass_end(Resource="arn:aws:lambda:x")}},
-        "The field 'Resource' is not supported",
+        "SCHEMA_VALIDATION_FAILED: Field 'Resource' is not supported at /States/A'",
     ),
     (
         "States.ALL not last",
@@ -104,17 +110,19 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "JSONPath field in JSONata state",
         {"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": pass_end(InputPath="$.x")}},
-        "'InputPath' is not supported when the query language is JSONata at /States/A/InputPath",
+        "The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for the 'JSONPath' "
+        "QueryLanguage at /States/A",
     ),
     (
         "JSONata field in JSONPath state",
         {"StartAt": "A", "States": {"A": pass_end(Output="{% 1 %}")}},
-        "'Output' is not supported when the query language is JSONPath",
+        "The QueryLanguage is set to 'JSONPath', but field 'Output' is only supported for the 'JSONata' "
+        "QueryLanguage at /States/A",
     ),
     (
         "JSONPath state under JSONata machine",
         {"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": pass_end(QueryLanguage="JSONPath")}},
-        "/States/A/QueryLanguage",
+        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine at /States/A",
     ),
     (
         "two wait fields",
