@@ -163,8 +163,7 @@ class Environment:
             self.pool.forget(self)
             self.pool.host.abandon(self.env_id)
         if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+            _kill_group(self.pid)
         if self.writer is not None:
             self.writer.close()
         if self.process is not None:
@@ -619,6 +618,15 @@ class Pool:
             self._kill_snapshot()
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL an environment with whatever its handler left running (its own process group)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _exit_error(description: str, request_id: str = "", clean: bool = False) -> dict[str, Any]:
     if clean:
         message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
@@ -806,7 +814,7 @@ class EnvironmentHost:
                     env.oom = True
                     if env.pid is not None:
                         with contextlib.suppress(ProcessLookupError):
-                            os.kill(env.pid, signal.SIGKILL)
+                            _kill_group(env.pid)
 
     async def _reap_idle(self) -> None:
         while True:

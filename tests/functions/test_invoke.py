@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -418,5 +419,30 @@ def test_update_during_cold_start(run_service, snapshot):
         assert _payload(await f.invoke(FunctionName="slow")) == "initialized"
         retired = list(f.host._retired)
         assert retired and all(not p.draining and p.snapshot is None for p in retired)  # fully drained
+
+    run_service(body)
+
+
+@pytest.mark.parametrize("snapshot", ["None", "PublishedVersions"])
+def test_timeout_kills_what_the_handler_started(run_service, tmp_path, snapshot):
+    pidfile = tmp_path / "pid"
+
+    async def body(f):
+        await create(f, "spawn", "app.spawner", Timeout=1, SnapStart={"ApplyOn": snapshot})
+        response = await f.invoke(
+            FunctionName="spawn", Payload=json.dumps({"pidfile": str(pidfile)}).encode()
+        )
+        assert _payload(response)["errorType"] == "Sandbox.Timedout"
+        pid = int(pidfile.read_text())
+        for _ in range(50):
+            try:
+                state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError):
+                break
+            if state == "Z":  # killed, waiting for its (re)parent to reap it
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the handler's child process survived the timeout")
 
     run_service(body)

@@ -339,6 +339,7 @@ def _become_restored(
     memory_mb: int,
 ) -> None:
     started = time.perf_counter()
+    os.setsid()  # its own process group: the parent kills the environment with all it started
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     snapshot_sock.close()
