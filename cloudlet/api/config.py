@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cloudlet.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
+
 #: The endpoint boto3 and the AWS CLI are pointed at, as LocalStack users expect it.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -24,5 +26,5 @@ class ApiConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     access_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    account: str = "000000000000"
-    region: str = "us-east-1"
+    account: str = DEFAULT_ACCOUNT
+    region: str = DEFAULT_REGION

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from cloudlet.api.http import Request, Response
+from cloudlet.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from cloudlet.errors import CloudletError, ValidationError
 from cloudlet.router import Router
 
@@ -104,7 +105,9 @@ def _label(group: str) -> str:
 class Gateway:
     """The route table of every HTTP API in the application, and the proxy that serves it."""
 
-    def __init__(self, router: Router, *, account: str = "000000000000", region: str = "us-east-1") -> None:
+    def __init__(
+        self, router: Router, *, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
+    ) -> None:
         self.router = router
         self.account = account
         self.region = region
