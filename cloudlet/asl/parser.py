@@ -219,6 +219,17 @@ def parse_definition(definition: str | bytes | dict[str, Any]) -> StateMachineMo
     )
 
 
+def _expressions(value: Any) -> list[str]:
+    """Every ``{% ... %}`` expression text inside a field value."""
+    if isinstance(value, str):
+        return [value] if is_jsonata_template(value) else []
+    if isinstance(value, dict):
+        return [e for v in value.values() for e in _expressions(v)]
+    if isinstance(value, list):
+        return [e for v in value for e in _expressions(v)]
+    return []
+
+
 def _raise(errors: _Errors) -> None:
     message = ", ".join(m for m, _ in errors.items)
     raise InvalidDefinition(f"{_PREFIX}{message}'", path=errors.items[0][1])
@@ -472,6 +483,15 @@ class _Builder:
                 self.errors.add(f"The variable name '{name}' is not valid", f"{where}/{key}")
 
     def _jsonata(self, value: Any, where: str, field: str) -> Any:
+        if not field.startswith("Catch[") and any("$states.errorOutput" in e for e in _expressions(value)):
+            # only a catcher's Output and Assign see the error output
+            self.errors.add(
+                "The JSONata expression references '$states.errorOutput', which is only available in a "
+                "Catch's 'Output' and 'Assign'",
+                where,
+                "SCHEMA_VALIDATION_FAILED",
+            )
+            return None
         return self.errors.guard(where, lambda: compile_jsonata(value, where=where, field=field))
 
     # ------------------------------------------------------------------ retry / catch
