@@ -124,3 +124,15 @@ def test_sqs_query_errors_use_the_legacy_codes(app: App, query_sqs_session: boto
         sqs.get_queue_url(QueueName="missing")  # type: ignore[attr-defined]
     assert caught.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
     assert caught.value.response["Error"]["Type"] == "Sender"
+
+
+def test_missing_required_parameter_is_validation_error_in_query(app: App) -> None:
+    sns = app.client("sns", config=Config(parameter_validation=False))
+    with pytest.raises(sns.exceptions.ClientError) as caught:
+        sns.create_topic()
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == (
+        "1 validation error detected: Value null at 'name' failed to satisfy constraint: "
+        "Member must not be null"
+    )
