@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ class ConfigurationOperations(VersionOperations):
                 },
             }
             self._apply_config(config, {"Runtime": Runtime, "Handler": Handler, **params}, creating=True)
-            code = materialize_code(self.data_dir / "code", name, Code)
+            code = await asyncio.to_thread(materialize_code, self.data_dir / "code", name, Code)
             config["CodeSize"] = code["size"]
             config["CodeSha256"] = code["sha256"]
             self._touch(config)
@@ -209,8 +210,11 @@ class ConfigurationOperations(VersionOperations):
         async with self._write_lock:
             doc = self._doc(ref.name)
             self._check_revision(doc["config"], RevisionId)
-            code = materialize_code(
-                self.data_dir / "code", ref.name, {"ZipFile": ZipFile, "S3Bucket": S3Bucket, "S3Key": S3Key}
+            code = await asyncio.to_thread(
+                materialize_code,
+                self.data_dir / "code",
+                ref.name,
+                {"ZipFile": ZipFile, "S3Bucket": S3Bucket, "S3Key": S3Key},
             )
             doc["code"] = code
             doc["config"]["CodeSize"] = code["size"]
