@@ -262,3 +262,131 @@ async def test_a_failed_deploy_resumes_where_it_stopped(app_dir: Path) -> None:
     # What was created before the failure is kept; the rest is created now.
     assert sorted(outcome.result.unchanged) == ["Alerts", "AlertsToJobs", "Bus", "Jobs", "OnOrder"]
     assert sorted(outcome.result.created) == ["Clicks", "Flow", "Worker", "WorkerFromJobs"]
+
+
+EVERY_TYPE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {Name: every}
+  BusArchive:
+    Type: AWS::Events::Archive
+    Properties: {SourceArn: !GetAtt Bus.Arn, RetentionDays: 1}
+  Dead:
+    Type: AWS::SQS::Queue
+  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties: {ShardCount: 1}
+  Topic:
+    Type: AWS::SNS::Topic
+  Shared:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer/}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Layers: [!Ref Shared]
+      ReservedConcurrentExecutions: 3
+      DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt Dead.Arn}
+      EventInvokeConfig: {MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 120}
+      Events:
+        OnBus:
+          Type: EventBridgeRule
+          Properties: {EventBusName: !Ref Bus, Pattern: {source: [x]}}
+        Legacy:
+          Type: CloudWatchEvent
+          Properties: {Pattern: {source: [y]}}
+        Nightly:
+          Type: Schedule
+          Properties: {Schedule: rate(1 day)}
+        Hourly:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: rate(1 hour)}
+        FromTopic:
+          Type: SNS
+          Properties: {Topic: !Ref Topic}
+        FromStream:
+          Type: Kinesis
+          Properties: {Stream: !GetAtt Stream.Arn, StartingPosition: LATEST}
+        Rest:
+          Type: Api
+          Properties: {Path: '/items/{id}', Method: get}
+        Http:
+          Type: HttpApi
+          Properties: {Path: /things, Method: post}
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Type: EXPRESS
+      Definition:
+        StartAt: Call
+        States:
+          Call: {Type: Task, Resource: !GetAtt Worker.Arn, End: true}
+"""
+
+
+async def test_every_resource_type_deploys_runs_and_is_deleted(tmp_path: Path) -> None:
+    app_dir = tmp_path / "every"
+    write_app(app_dir, EVERY_TYPE)
+    (app_dir / "layer" / "python").mkdir(parents=True)
+    (app_dir / "layer" / "python" / "shared.py").write_text("GREETING = 'from the layer'\n")
+    (app_dir / "src" / "app.py").write_text(
+        "import shared\n\ndef handler(event, context):\n    return {'got': event, 'layer': shared.GREETING}\n"
+    )
+    async with runtime(app_dir) as rt:
+        outcome = await rt.deploy()
+        types = {r.type for r in outcome.application.resources.values()}
+        assert types >= {
+            "AWS::Events::EventBus",
+            "AWS::Events::Archive",
+            "AWS::Events::Rule",
+            "AWS::Scheduler::Schedule",
+            "AWS::SQS::Queue",
+            "AWS::SNS::Topic",
+            "AWS::SNS::Subscription",
+            "AWS::Kinesis::Stream",
+            "AWS::Lambda::LayerVersion",
+            "AWS::Lambda::Function",
+            "AWS::Lambda::EventInvokeConfig",
+            "AWS::Lambda::EventSourceMapping",
+            "AWS::StepFunctions::StateMachine",
+            "AWS::ApiGateway::RestApi",
+            "AWS::ApiGatewayV2::Api",
+        }
+        assert len(outcome.result.created) == len(outcome.application.resources)
+        assert {(r.api_id, r.method, r.path, r.payload_format) for r in outcome.routes} == {
+            ("ServerlessRestApi", "GET", "/items/{id}", "1.0"),
+            ("ServerlessHttpApi", "POST", "/things", "2.0"),
+        }
+        worker = await call(rt, "lambda", "GetFunction", FunctionName="Worker")
+        assert worker["Concurrency"] == {"ReservedConcurrentExecutions": 3}
+        assert worker["Configuration"]["DeadLetterConfig"]["TargetArn"].endswith(":Dead")
+        invoke_config = await call(rt, "lambda", "GetFunctionEventInvokeConfig", FunctionName="Worker")
+        assert invoke_config["MaximumRetryAttempts"] == 1
+        # The workflow calls the function, which imports the layer's module.
+        flow = f"arn:aws:states:{ACCOUNT_REGION}:stateMachine:Flow"
+        result = await call(rt, "states", "StartSyncExecution", stateMachineArn=flow, input='{"n": 1}')
+        assert result["status"] == "SUCCEEDED", result
+        assert json.loads(result["output"]) == {"got": {"n": 1}, "layer": "from the layer"}
+        rules = {r["Name"] for r in (await call(rt, "events", "ListRules"))["Rules"]}
+        assert {"WorkerLegacy", "WorkerNightly"} <= rules
+
+        write_app(app_dir, "Resources:\n  Dead:\n    Type: AWS::SQS::Queue\n")
+        removed = await rt.deploy()
+        assert removed.result.unchanged == ["Dead"]
+        assert len(removed.result.deleted) == len(outcome.application.resources) - 1
+        assert (await call(rt, "events", "ListRules"))["Rules"] == []
+        assert (await call(rt, "events", "ListArchives"))["Archives"] == []
+        assert (await call(rt, "sns", "ListTopics"))["Topics"] == []
+        assert (await call(rt, "sns", "ListSubscriptions"))["Subscriptions"] == []
+        assert (await call(rt, "lambda", "ListFunctions"))["Functions"] == []
+        assert (await call(rt, "lambda", "ListEventSourceMappings"))["EventSourceMappings"] == []
+        assert (await call(rt, "kinesis", "ListStreams"))["StreamNames"] == []
+        assert (await call(rt, "states", "ListStateMachines"))["stateMachines"] == []
+        buses = {b["Name"] for b in (await call(rt, "events", "ListEventBuses"))["EventBuses"]}
+        assert buses == {"default"}
