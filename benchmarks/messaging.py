@@ -276,6 +276,7 @@ def _boto3(messages: int, moto_messages: int, repeat: int) -> dict[str, Any]:
         results["ratio_cloudlet_over_moto"] = {
             k: round(results["cloudlet"][k]["mean"] / results["moto"][k]["mean"], 2)
             for k in results["cloudlet"]
+            if isinstance(results["cloudlet"][k], dict)
         }
     return results
 
