@@ -19,6 +19,7 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -195,8 +196,17 @@ class _TimedOut(Exception):
     pass
 
 
+#: At most this many resource calls run at once (AWS runs up to 40 inline Map iterations at once).
+_MAX_CONCURRENT_CALLS = 40
+
+
 class _SyncDriver:
-    """Performs effects in process; children run interleaved on one thread."""
+    """Performs effects in process.
+
+    Generators are stepped on the calling thread, children interleaved; resource calls run
+    inline when nothing else could progress meanwhile, else on a small thread pool so that
+    concurrent branches' calls overlap as they do on AWS.
+    """
 
     def __init__(
         self, resources: dict[str, Resource], info: ExecutionInfo, real_time: bool, timeout: int | None
@@ -209,6 +219,8 @@ class _SyncDriver:
         self.ready: deque[_Task] = deque()
         self.timers: list[tuple[float, int, _Task]] = []
         self.seq = 0
+        self.pending: dict[Future[tuple[Any, BaseException | None]], _Task] = {}
+        self.pool: ThreadPoolExecutor | None = None
         self.start = self.now()
         self.deadline = self.start + timeout if timeout else None
 
@@ -226,13 +238,24 @@ class _SyncDriver:
     # ------------------------------------------------------------------ main loop
 
     def run(self, gen: Generator[Effect, Any, Outcome]) -> ExecutionResult:
+        try:
+            return self._run(gen)
+        finally:
+            if self.pool is not None:
+                # calls of abandoned branches may still be running; their results are dropped
+                self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, gen: Generator[Effect, Any, Outcome]) -> ExecutionResult:
         root = _Task(gen, None, 0, 0)
         self.ready.append(root)
         outcome: Outcome | None = None
         try:
             while outcome is None:
                 if not self.ready:
-                    self._wake_next_timer()
+                    if self.pending:
+                        self._wait_for_calls()
+                    else:
+                        self._wake_next_timer()
                     continue
                 task = self.ready.popleft()
                 if task.cancelled:
@@ -314,7 +337,13 @@ class _SyncDriver:
                     self.ready.append(task)
                     return None
             elif kind is InvokeResource:
-                self._invoke(task, effect)
+                if self.ready or self.pending or self.timers:
+                    # something else could progress meanwhile: call on the pool
+                    if self.pool is None:
+                        self.pool = ThreadPoolExecutor(_MAX_CONCURRENT_CALLS, thread_name_prefix="asl-task")
+                    self.pending[self.pool.submit(self._call, effect)] = task
+                    return None
+                task.reply, task.error = self._call(effect)
             elif kind is WaitUntil:
                 if self.deadline is not None and self.now() > self.deadline:
                     raise _TimedOut()
@@ -384,28 +413,47 @@ class _SyncDriver:
 
     # ------------------------------------------------------------------ resources
 
-    def _invoke(self, task: _Task, effect: InvokeResource) -> None:
+    def _wait_for_calls(self) -> None:
+        """Block until a resource call finishes or the next timer (or the deadline) is due."""
+        timeout: float | None = None
+        if self.real_time:
+            due = [t[0] for t in self.timers[:1]]
+            if self.deadline is not None:
+                due.append(self.deadline)
+            if due:
+                timeout = max(0.0, min(due) - self.now())
+        done, _ = wait(self.pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        if not done:
+            if self.timers and (self.deadline is None or self.timers[0][0] <= self.deadline):
+                self._wake_next_timer()
+            elif self.deadline is not None and self.now() >= self.deadline:
+                raise _TimedOut()
+            return
+        for future in done:
+            task = self.pending.pop(future)
+            if not task.cancelled:
+                task.reply, task.error = future.result()
+                self.ready.append(task)
+
+    def _call(self, effect: InvokeResource) -> tuple[Any, BaseException | None]:
+        """Call the resource: ``(result, None)`` or ``(None, error)``. Safe on any thread."""
         fn = self._resolve(effect)
         if fn is None:
-            task.error = self._not_found(effect)
-            return
+            return None, self._not_found(effect)
         started = time.monotonic()
         try:
             # the resource gets its own copy, as it would over the wire
             result = fn(_json_copy(effect.payload))
         except ExecutionError as exc:
-            task.error = exc
-            return
+            return None, exc
         except Exception as exc:  # the function's own failure, reported as Lambda reports it
-            task.error = _lambda_error(exc)
-            return
+            return None, _lambda_error(exc)
         if effect.timeout_seconds is not None and time.monotonic() - started > effect.timeout_seconds:
-            task.error = ExecutionError("States.Timeout", None)
-            return
+            return None, ExecutionError("States.Timeout", None)
         try:
-            task.reply = _json_roundtrip(result)
+            return _json_roundtrip(result), None
         except ExecutionError as exc:
-            task.error = exc
+            return None, exc
 
     def _resolve(self, effect: InvokeResource) -> Resource | None:
         res = self.resources

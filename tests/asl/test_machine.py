@@ -179,3 +179,21 @@ def test_busy_loop_times_out_too() -> None:
         }
     )
     assert sm.run({}).status == "TIMED_OUT"
+
+
+def test_parallel_branches_call_their_resources_concurrently() -> None:
+    def slow(payload: Any) -> Any:
+        time.sleep(0.3)
+        return payload
+
+    branches = [
+        {"StartAt": f"T{i}", "States": {f"T{i}": {"Type": "Task", "Resource": FN_ARN, "End": True}}}
+        for i in range(4)
+    ]
+    sm = StateMachine.from_definition(
+        {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": branches, "End": True}}}
+    )
+    started = time.monotonic()
+    result = sm.run({"n": 1}, resources={"greet": slow})
+    assert result.output == [{"n": 1}] * 4
+    assert time.monotonic() - started < 0.9  # 4 x 0.3 s sequentially would be 1.2 s
