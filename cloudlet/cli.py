@@ -70,6 +70,7 @@ async def _up(args: argparse.Namespace) -> int:
 
     app_dir = Path(args.dir).absolute()
     template = find_template(app_dir)
+    parameters = _parameters(args.parameter)  # before the server starts: a bad one leaves nothing open
     router = Router()
     gateway = Gateway(router, account=args.account, region=args.region)
     server = await serve(
@@ -83,7 +84,7 @@ async def _up(args: argparse.Namespace) -> int:
     runtime = Runtime(
         app_dir,
         template=template,
-        parameters=_parameters(args.parameter),
+        parameters=parameters,
         endpoint_url=endpoint,
         account=args.account,
         region=args.region,
