@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -382,3 +383,21 @@ def test_restart_mid_flow_completes_the_order(tmp_path: Path) -> None:
 
         wait_for("the shipment of the interrupted order", shipped, 20)
         assert second.stop(signal.SIGTERM) == 0
+
+
+@pytest.mark.slow
+def test_the_readme_walkthrough_script_runs(app: RunningApp, placed: dict[str, dict[str, Any]]) -> None:
+    """examples/orders/walkthrough.py, as the README runs it, against the running app."""
+    done = subprocess.run(
+        [sys.executable, str(app.app_dir / "walkthrough.py"), app.endpoint],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count("POST /orders -> 201") == 4
+    assert "workflow FAILED (OrderCancelled)" in out and "'PaymentDeclined')]" in out
+    assert "states: ValidateOrder -> IsOrderValid -> ProcessOrder" in out
+    dead = [line for line in out.splitlines() if line.startswith("   dead-letter queue: ")]
+    assert len(dead) == 1 and "ord-" in dead[0]
