@@ -263,7 +263,9 @@ def _run_state(run: _Run, state: State, raw: Any, scope: _Scope) -> _Gen:
         if cidx is None:
             raise _Failed(error, cause)
         catcher = state.catch[cidx]
-        error_output: dict[str, Any] = {"Error": error}
+        error_output: dict[str, Any] = {}
+        if error is not None:
+            error_output["Error"] = error
         if cause is not None:
             error_output["Cause"] = cause
         try:
