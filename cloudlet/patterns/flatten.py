@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -29,9 +30,7 @@ def parse_event(event: str | bytes | dict[str, Any]) -> Any:
     if isinstance(event, str | bytes):
         try:
             return orjson.loads(event)
-        except orjson.JSONDecodeError:
-            import json  # integers beyond 64 bits: the standard parser reads them
-
+        except orjson.JSONDecodeError:  # integers beyond 64 bits: the standard parser reads them
             return json.loads(event)
     return event
 

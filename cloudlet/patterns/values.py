@@ -79,7 +79,11 @@ def exact_key(value: Any) -> Any:
         code = number_code(value)
         if code is not None:
             return code
-        return ("number", value)  # beyond the numeric range: by exact value (ints keep every digit)
+        # beyond the numeric range: by value; 64-bit integers keep every digit, larger ones
+        # compare as the double that the event parser (orjson) reads them as
+        if t is int and -(2**63) <= value < 2**63:
+            return ("number", value)
+        return ("number", float(value))
     raise TypeError(f"not a JSON scalar: {value!r}")
 
 
