@@ -115,6 +115,7 @@ class StateMachine:
         context: Mapping[str, Any] | None = None,
         real_time: bool = True,
         entropy: Entropy | None = None,
+        history: bool = True,
     ) -> ExecutionResult:
         """Run one Express-style execution in this process and return its result.
 
@@ -122,6 +123,7 @@ class StateMachine:
         payload. ``context`` may name ``account``, ``region``, ``state_machine_name``,
         ``state_machine_arn``, ``execution_name``, ``execution_arn`` and ``role_arn``.
         Waits really wait unless ``real_time=False`` (then a virtual clock jumps ahead).
+        ``history=False`` keeps no history events (long loops then run in constant memory).
         """
         self.check_express()
         info = _execution_info(context or {})
@@ -130,7 +132,7 @@ class StateMachine:
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"Invalid execution input: {exc}") from None
         gen = execute(self.model, input, info, entropy or SystemEntropy())
-        driver = _SyncDriver(dict(resources or {}), info, real_time, self.model.timeout_seconds)
+        driver = _SyncDriver(dict(resources or {}), info, real_time, self.model.timeout_seconds, history)
         return driver.run(gen)
 
 
@@ -209,8 +211,15 @@ class _SyncDriver:
     """
 
     def __init__(
-        self, resources: dict[str, Resource], info: ExecutionInfo, real_time: bool, timeout: int | None
+        self,
+        resources: dict[str, Resource],
+        info: ExecutionInfo,
+        real_time: bool,
+        timeout: int | None,
+        keep_history: bool = True,
     ):
+        self.keep_history = keep_history
+        self.events = 0
         self.resources = resources
         self.info = info
         self.real_time = real_time
@@ -268,8 +277,8 @@ class _SyncDriver:
             ts = self.now()
             self.history.append(
                 make_event(
-                    len(self.history) + 1,
-                    len(self.history),
+                    self.events + 1,
+                    self.events,
                     ts,
                     "ExecutionTimedOut",
                     "executionTimedOutEventDetails",
@@ -323,13 +332,15 @@ class _SyncDriver:
                 return outcome
             kind = type(effect)
             if kind is RecordEvent:
-                eid = len(history) + 1
+                self.events += 1
+                eid = self.events
                 ts = self.now()
                 if self.deadline is not None and ts > self.deadline:
                     raise _TimedOut()
-                history.append(
-                    make_event(eid, task.last_id, ts, effect.type, effect.details_key, effect.details)
-                )
+                if self.keep_history:
+                    history.append(
+                        make_event(eid, task.last_id, ts, effect.type, effect.details_key, effect.details)
+                    )
                 task.last_id = eid
                 task.reply = (eid, ts)
                 if task.group is not None and self.ready:
@@ -399,7 +410,7 @@ class _SyncDriver:
         parent = group.parent
         parent.running_group = None
         parent.reply = group.outcomes
-        parent.last_id = len(self.history)
+        parent.last_id = self.events
         self.ready.append(parent)
 
     def _close(self, task: _Task) -> None:

@@ -197,3 +197,9 @@ def test_parallel_branches_call_their_resources_concurrently() -> None:
     result = sm.run({"n": 1}, resources={"greet": slow})
     assert result.output == [{"n": 1}] * 4
     assert time.monotonic() - started < 0.9  # 4 x 0.3 s sequentially would be 1.2 s
+
+
+def test_history_can_be_skipped() -> None:
+    sm = StateMachine.from_definition({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    result = sm.run({"x": 1}, history=False)
+    assert (result.status, result.output, result.history) == ("SUCCEEDED", {"x": 1}, [])
