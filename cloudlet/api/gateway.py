@@ -242,7 +242,8 @@ class Gateway:
     ) -> dict[str, Any]:
         headers: dict[str, str] = {}
         cookies: list[str] = []
-        for name, value in _raw_headers(request):
+        for raw_name, value in _raw_headers(request):
+            name = raw_name.lower()
             if name == "cookie":
                 cookies.extend(c.strip() for c in value.split(";") if c.strip())
                 continue

@@ -15,7 +15,8 @@ class Request:
     query_string: str
     headers: dict[str, str]
     body: bytes
-    #: Every header as received (lower-cased names, repeats kept), for API Gateway events.
+    #: Every header as received (names as the client spelled them, repeats kept), for API
+    #: Gateway events: REST APIs pass header names through, HTTP APIs lower-case them.
     raw_headers: tuple[tuple[str, str], ...] = ()
 
     def query_params(self) -> list[tuple[str, str]]:

@@ -142,11 +142,11 @@ class _Connection(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
         for name, value in self._headers:
-            if name == "expect" and value.lower() == "100-continue" and self.transport is not None:
+            if name.lower() == "expect" and value.lower() == "100-continue" and self.transport is not None:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -159,7 +159,8 @@ class _Connection(asyncio.Protocol):
         url = self._url.decode("latin-1")
         path, _, query = url.partition("?")
         headers: dict[str, str] = {}
-        for name, value in self._headers:
+        for raw_name, value in self._headers:
+            name = raw_name.lower()
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         method = self.parser.get_method().decode("ascii")

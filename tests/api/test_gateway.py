@@ -88,8 +88,9 @@ def test_v1_event_and_response(app: App, seen: list[Any]) -> None:
     assert event["pathParameters"] == {"id": "42"}
     assert event["queryStringParameters"] == {"tag": "b", "one": "1"}
     assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "one": ["1"]}
-    assert event["headers"]["content-type"] == "application/json"
-    assert event["multiValueHeaders"]["content-type"] == ["application/json"]
+    # REST APIs pass header names as the client spelled them.
+    assert event["headers"]["Content-Type"] == "application/json"
+    assert event["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert event["body"] == '{"n": 1}'
     assert event["isBase64Encoded"] is False
     assert event["stageVariables"] is None
@@ -125,6 +126,7 @@ def test_v2_event_and_plain_json_response(app: App, seen: list[Any]) -> None:
     assert event["queryStringParameters"] == {"x": "1,2"}
     assert event["cookies"] == ["c1=v1", "c2=v2"]
     assert "cookie" not in event["headers"]
+    assert all(name == name.lower() for name in event["headers"])
     assert event["pathParameters"] == {"userId": "7", "proxy": "a/b.txt"}
     assert event["requestContext"]["http"]["method"] == "GET"
     assert event["requestContext"]["http"]["path"] == "/users/7/files/a/b.txt"
