@@ -136,3 +136,22 @@ def test_missing_required_parameter_is_validation_error_in_query(app: App) -> No
         "1 validation error detected: Value null at 'name' failed to satisfy constraint: "
         "Member must not be null"
     )
+
+
+def test_sqs_query_request_posted_to_the_queue_url(app: App) -> None:
+    import urllib.request
+
+    app.client("sqs").create_queue(QueueName="posted")
+    request = urllib.request.Request(
+        f"{app.url}/000000000000/posted",
+        data=b"Action=SendMessage&Version=2012-11-05&MessageBody=from+an+old+client",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read().decode()
+    assert body.startswith(
+        '<?xml version="1.0"?>\n<SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">'
+    )
+    assert "<SendMessageResult><MD5OfMessageBody>" in body
+    assert "<ResponseMetadata><RequestId>" in body
+    assert app.fakes["sqs"].queues["posted"]["messages"][-1]["Body"] == "from an old client"
