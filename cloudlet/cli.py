@@ -328,7 +328,18 @@ def _logs(args: argparse.Namespace) -> int:
             params: dict[str, Any] = {"logGroupName": group, "startTime": start}
             if token:
                 params["nextToken"] = token
-            page = client.filter_log_events(**params)
+            try:
+                page = client.filter_log_events(**params)
+            except client.exceptions.ResourceNotFoundException:
+                # Lambda creates a function's log group on its first invocation.
+                if args.follow:
+                    break
+                if not group.startswith("/aws/lambda/"):
+                    raise
+                # A function that does not exist answers with Lambda's own error.
+                _client(args, "lambda").get_function(FunctionName=args.function)
+                print(f"no logs yet: {args.function} has not run", file=sys.stderr)
+                return 0
             for event in page["events"]:
                 if event["eventId"] not in seen:
                     seen.add(event["eventId"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import textwrap
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.running_app import RunningApp, wait_for
+from tests.acceptance.running_app import RunningApp, cloudlet_command, wait_for
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.integration]
 
@@ -48,6 +49,10 @@ def greet(app: RunningApp) -> Any:
     return json.loads(response["Payload"].read())
 
 
+def cloudlet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cloudlet_command(), *args], capture_output=True, text=True, timeout=60)
+
+
 def queue_names(app: RunningApp) -> set[str]:
     urls = app.client("sqs").list_queues().get("QueueUrls", [])
     return {url.rsplit("/", 1)[-1] for url in urls}
@@ -57,7 +62,18 @@ def test_edits_reload_while_running(tmp_path: Path) -> None:
     app_dir = tmp_path / "greeter"
     write_app(app_dir, "hello")
     with RunningApp(app_dir) as app:
+        not_yet = cloudlet("logs", "Greeter", "--dir", str(app_dir))
+        assert (not_yet.returncode, not_yet.stdout, not_yet.stderr) == (
+            0,
+            "",
+            "no logs yet: Greeter has not run\n",
+        )
+        missing = cloudlet("logs", "Greter", "--dir", str(app_dir))
+        assert missing.returncode == 1 and "Function not found" in missing.stderr
+
         assert greet(app) == {"greeting": "hello", "name": "Ada"}
+        logs = cloudlet("logs", "Greeter", "--dir", str(app_dir))
+        assert logs.returncode == 0 and "START RequestId: " in logs.stdout
 
         time.sleep(0.2)  # a new mtime, whatever the file system's resolution
         write_app(app_dir, "bonjour")
