@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -151,3 +152,19 @@ def test_health_lists_registered_services(app: App) -> None:
     with urllib.request.urlopen(app.url + "/_cloudlet/health", timeout=10) as response:
         body = json.loads(response.read())
     assert body["services"] == ["events", "lambda", "sns", "sqs", "states"]
+
+
+def test_body_of_the_wrong_shape_is_a_serialization_error(app: App) -> None:
+    import urllib.request
+
+    body = json.dumps({"QueueUrl": "x", "MessageBody": "y", "MessageAttributes": ["not", "a", "map"]})
+    request = urllib.request.Request(
+        app.url + "/",
+        data=body.encode(),
+        headers={"X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    caught.value.close()
+    assert caught.value.code == 400
+    assert caught.value.headers["x-amzn-errortype"] == "SerializationException"

@@ -47,9 +47,20 @@ def load_document(body: bytes) -> dict[str, Any]:
 
 def parse_request(service: ServiceApi, operation: OperationModel, request: Request) -> dict[str, Any]:
     """The operation's keyword arguments from a JSON request."""
-    document = load_document(request.body)
-    reader = codec(service).reader(operation.input_shape)
-    return reader(document) if reader is not None else document
+    return read_document(service, operation.input_shape, load_document(request.body))
+
+
+def read_document(service: ServiceApi, shape: Any, document: Any) -> Any:
+    """``document`` converted to service values by ``shape``; a mismatch is a serialization error."""
+    reader = codec(service).reader(shape)
+    if reader is None:
+        return document
+    try:
+        return reader(document)
+    except (AttributeError, TypeError, ValueError, KeyError):
+        raise SerializationError(
+            f"The request body does not match the shape of {shape.name} in the service model"
+        ) from None
 
 
 def content_type(service: ServiceApi) -> str:

@@ -98,12 +98,10 @@ def parse_request(
                 kwargs[payload_name] = request.body.decode()
         elif request.body.strip():
             document = awsjson.load_document(request.body)
-            reader = awsjson.codec(service).reader(member)
-            kwargs[payload_name] = reader(document) if reader is not None else document
+            kwargs[payload_name] = awsjson.read_document(service, member, document)
     elif request.body.strip():
         document = awsjson.load_document(request.body)
-        reader = awsjson.codec(service).reader(shape)
-        kwargs.update(reader(document) if reader is not None else document)
+        kwargs.update(awsjson.read_document(service, shape, document))
     return kwargs
 
 
