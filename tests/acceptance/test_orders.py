@@ -339,8 +339,9 @@ def test_aws_cli_smoke(app: RunningApp, placed: dict[str, dict[str, Any]], tmp_p
     assert json.loads(result.read_text())["status"] == "captured"
 
 
-def test_restart_mid_flow_completes_the_order(tmp_path: Path) -> None:
-    """Stop the app (SIGKILL) while a workflow waits in its fraud hold; the next start finishes it."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_restart_mid_flow_completes_the_order(tmp_path: Path, sig: signal.Signals) -> None:
+    """Stop the app while a workflow waits in its fraud hold; the next start finishes it."""
     app_dir = copy_example("orders", tmp_path)
     args = ("--parameter", "FraudHoldSeconds=6", "--no-reload")
     first = RunningApp(app_dir, *args)
@@ -356,8 +357,9 @@ def test_restart_mid_flow_completes_the_order(tmp_path: Path) -> None:
         wait_for("the workflow to enter its fraud hold", waiting, 20)
         assert executions_by_order(first)[order_id]["status"] == "RUNNING"
     finally:
-        first.stop(signal.SIGKILL)
+        code = first.stop(sig)
     killed_at = time.time()
+    assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 0), first.output
 
     with RunningApp(app_dir, *args) as second:
         # Nothing is created or deleted again (with --port 0 the queue URLs in the workflow's
