@@ -951,6 +951,12 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
                 f"Invalid path '{getattr(state.items_path, 'text', '$')}': The Map state's ItemsPath must "
                 f"reference a JSON array, but was: {to_json(items)}",
             )
+    if state.unsupported:
+        raise ExecutionError(
+            "States.Runtime",
+            f"cloudlet does not implement the Map field(s) {', '.join(state.unsupported)} "
+            "(reading items from or writing results to Amazon S3)",
+        )
     max_conc = _map_number(sr, raw, data, state.max_concurrency, "MaxConcurrency", "integer") or 0
     yield _event(scope, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
     tol_count = _map_number(sr, raw, data, state.tolerated_failure_count, "ToleratedFailureCount", "integer")
@@ -978,6 +984,8 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
             inputs.append(selector.evaluate(states, map_ctx))
         else:
             inputs.append(selector.evaluate(data, map_ctx))
+    if state.item_batcher is not None:
+        inputs = _batches(sr, raw, data, inputs)
     assert state.processor is not None
     if state.distributed:
         # each iteration is a child execution with its own history, not part of this one
@@ -1035,6 +1043,37 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
     else:
         output, assigned = _jsonpath_finish(sr, raw, result)
     return _next(state), output, assigned
+
+
+def _batches(sr: _StateRun, raw: Any, data: Any, inputs: list[Any]) -> list[Any]:
+    """Group item inputs as ItemBatcher says: ``{"BatchInput": ..., "Items": [...]}`` per child."""
+    batcher = sr.state.item_batcher
+    max_items = _map_number(sr, raw, data, batcher.max_items, "MaxItemsPerBatch", "integer")
+    max_bytes = _map_number(sr, raw, data, batcher.max_bytes, "MaxInputBytesPerBatch", "integer")
+    has_input = batcher.batch_input is not None
+    batch_input = None
+    if has_input:
+        if sr.state.query_language == "JSONata":
+            batch_input = batcher.batch_input.evaluate(sr.states(raw), sr.ctx())
+        else:
+            batch_input = batcher.batch_input.evaluate(data, sr.ctx())
+    batches: list[list[Any]] = []
+    current: list[Any] = []
+    size = 0
+    for value in inputs:
+        value_size = len(dumps(value).encode()) + 1
+        full = bool(max_items) and len(current) >= max_items
+        too_big = bool(max_bytes) and size + value_size > max_bytes
+        if current and (full or too_big):
+            batches.append(current)
+            current, size = [], 0
+        current.append(value)
+        size += value_size
+    if current:
+        batches.append(current)
+    if has_input:
+        return [{"BatchInput": batch_input, "Items": batch} for batch in batches]
+    return [{"Items": batch} for batch in batches]
 
 
 def _map_run_arn(sr: _StateRun) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 
 __all__ = [
     "DEFAULT",
+    "Batcher",
     "Catcher",
     "ChoiceBranch",
     "Graph",
@@ -75,6 +76,15 @@ class ChoiceBranch:
     next: str
     assign: Any = None
     output: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batcher:
+    """A distributed Map's ``ItemBatcher``: limits (literal, compiled path or template) and BatchInput."""
+
+    max_items: Any = None
+    max_bytes: Any = None
+    batch_input: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from cloudlet.asl.jsonata import compile_jsonata, is_jsonata_template
 from cloudlet.asl.jsonpath import compile_path, compile_reference_path
 from cloudlet.asl.model import (
     DEFAULT,
+    Batcher,
     Catcher,
     ChoiceBranch,
     Graph,
@@ -974,5 +975,44 @@ class _Builder:
                 fields[attr] = body[src]
                 if not fields.get("distributed"):
                     err.add(f"The field '{src}' is only supported in DISTRIBUTED mode", f"{where}/{src}")
-        unsupported = tuple(k for k in ("ItemReader", "ResultWriter", "ItemBatcher") if k in body)
-        fields["unsupported"] = unsupported
+        if "ItemBatcher" in body:
+            fields["item_batcher"] = self._batcher(body["ItemBatcher"], f"{where}/ItemBatcher", language)
+        # reading items from / writing results to Amazon S3 needs an S3 service cloudlet lacks
+        fields["unsupported"] = tuple(k for k in ("ItemReader", "ResultWriter") if k in body)
+
+    def _batcher(self, doc: Any, where: str, language: QueryLanguage) -> Batcher | None:
+        err = self.errors
+        if not isinstance(doc, dict):
+            err.add("The value of 'ItemBatcher' must be an object", where)
+            return None
+        allowed = {"MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"}
+        if language == "JSONPath":
+            allowed |= {"MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"}
+        for key in doc:
+            if key not in allowed:
+                err.add(f"Field '{key}' is not supported", where)
+        limits: dict[str, Any] = {}
+        for key in ("MaxItemsPerBatch", "MaxInputBytesPerBatch"):
+            if key in doc:
+                limits[key] = self._number_field(
+                    doc, key, where, language, lambda v: _is_positive_int(v), "a positive integer"
+                )
+            elif key + "Path" in doc:
+                text = doc[key + "Path"]
+                loc = f"{where}/{key}Path"
+                if isinstance(text, str):
+                    limits[key] = err.guard(loc, lambda text=text, loc=loc: compile_path(text, where=loc))  # type: ignore[misc]
+                else:
+                    err.add(f"The value of '{key}Path' must be a string", loc)
+        if not limits:
+            err.add(
+                "The field 'MaxItemsPerBatch' or 'MaxInputBytesPerBatch' is required but was missing", where
+            )
+        batch_input: Any = None
+        if "BatchInput" in doc:
+            loc = f"{where}/BatchInput"
+            if language == "JSONPath":
+                batch_input = err.guard(loc, lambda: compile_payload(doc["BatchInput"], where=loc))
+            else:
+                batch_input = self._jsonata(doc["BatchInput"], loc, "ItemBatcher/BatchInput")
+        return Batcher(limits.get("MaxItemsPerBatch"), limits.get("MaxInputBytesPerBatch"), batch_input)

@@ -421,3 +421,38 @@ def test_history_events_have_aws_shape() -> None:
     }
     assert result.history[2]["lambdaFunctionScheduledEventDetails"]["resource"].endswith(":function:f")
     assert result.history[-1]["executionSucceededEventDetails"]["output"] == '{"a":1}'
+
+
+def _distributed(**fields: Any) -> dict[str, Any]:
+    return {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+        **fields,
+    }
+
+
+def test_item_batcher_groups_items_with_batch_input() -> None:
+    result = one(
+        _distributed(ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"k.$": "$.k"}}, ItemsPath="$.items"),
+        {"items": [1, 2, 3], "k": 7},
+    )
+    assert result.output == [
+        {"BatchInput": {"k": 7}, "Items": [1, 2]},
+        {"BatchInput": {"k": 7}, "Items": [3]},
+    ]
+
+
+def test_item_batcher_byte_limit() -> None:
+    result = one(_distributed(ItemBatcher={"MaxInputBytesPerBatch": 10}), ["aaa", "bbb", "c"])
+    assert result.output == [{"Items": ["aaa"]}, {"Items": ["bbb", "c"]}]
+
+
+def test_item_reader_is_visibly_unimplemented() -> None:
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}}
+    result = one(_distributed(ItemReader=reader), [])
+    assert result.error == "States.Runtime" and "ItemReader" in result.cause
