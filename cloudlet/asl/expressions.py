@@ -126,14 +126,12 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def definition_error(rule: str, where: str) -> InvalidDefinition:
-    """AWS's wording for a rejected definition: the rule, then the JSON location.
+def definition_error(rule: str, where: str, *, code: str = "SCHEMA_VALIDATION_FAILED") -> InvalidDefinition:
+    """AWS's wording for a rejected definition: the diagnostic code, the rule, the JSON location.
 
     ``Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: <rule> at <where>'``.
     """
-    return InvalidDefinition(
-        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {rule} at {where}'", path=where
-    )
+    return InvalidDefinition(f"Invalid State Machine Definition: '{code}: {rule} at {where}'", path=where)
 
 
 def copy_json(value: Any) -> Any:

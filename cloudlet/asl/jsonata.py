@@ -23,6 +23,8 @@ AWS fails a field that evaluates to undefined, so this module does too.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,7 +44,7 @@ from cloudlet.asl.expressions import (
     to_json,
     type_name,
 )
-from cloudlet.errors import ExecutionError
+from cloudlet.errors import ExecutionError, InvalidDefinition
 
 __all__ = ["JsonataTemplate", "compile_jsonata", "is_jsonata_template", "unexpected_type"]
 
@@ -118,7 +120,34 @@ def _eval(*args: Any) -> Any:
     raise _query_error("The JSONata function $eval is not supported by Step Functions; use $parse instead.")
 
 
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?")
+_RADIX = re.compile(r"0[xX][0-9A-Fa-f]+|0[oO][0-7]+|0[bB][01]+")
+
+
+class _Standard:
+    """Standard JSONata functions where the Python port differs from jsonata-js 2.0."""
+
+    @staticmethod
+    def number(arg: Any) -> Any:
+        """``$number``: JSON-number strings, 0x/0o/0b strings and booleans; else D3030."""
+        if arg is None:
+            return None
+        if isinstance(arg, bool):
+            return 1 if arg else 0
+        if isinstance(arg, int | float):
+            return arg
+        if isinstance(arg, str):
+            if _DECIMAL.fullmatch(arg):
+                value = float(arg)
+                if math.isfinite(value):
+                    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+            elif _RADIX.fullmatch(arg):
+                return int(arg, 0)
+        raise JException("D3030", -1, arg)
+
+
 _STATIC_FUNCTIONS: dict[str, Any] = {
+    "number": Jsonata.function("number", "<(nsb)-:n>", _Standard, "number"),
     "eval": Jsonata.JLambda(_eval),
     "partition": Jsonata.JLambda(_partition),
     "range": Jsonata.JLambda(_range),
@@ -167,6 +196,36 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+_PLACEHOLDER = re.compile(r"\{\{\{\w+\}\}\}|\{\{\w+\}\}")
+
+
+def js_message(exc: JException) -> str:
+    """The error message as the JavaScript reference implementation words it.
+
+    jsonata-js fills ``{{x}}`` with ``JSON.stringify(x)`` and ``{{{x}}}`` raw, so AWS says
+    ``Expected "]", got ","`` where the Python port says ``Expected ], got ,``.
+    """
+    template = JException.error_codes.get(exc.error)
+    if template is None or template == "{{{message}}}":
+        return str(exc)
+    args = iter((exc.current, exc.expected, exc.extra))
+
+    def fill(m: re.Match[str]) -> str:
+        value = next(args, None)
+        if m.group(0).startswith("{{{"):
+            return "" if value is None else str(value)
+        if value is None:
+            return "undefined"
+        if value is _NULL:
+            return "null"
+        try:
+            return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return str(value)
+
+    return _PLACEHOLDER.sub(fill, template)
 
 
 class _Undefined(Exception):
@@ -245,10 +304,9 @@ class _Expression:
         except ExecutionError:
             raise
         except JException as exc:
-            code = getattr(exc, "error", None)
             raise _query_error(
                 f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
-                f"threw an error during evaluation. {code}: {exc}"
+                f"threw an error during evaluation. {exc.error}: {js_message(exc)}"
             ) from None
         except RecursionError:
             raise _query_error(
@@ -272,16 +330,87 @@ def _compile_expression(text: str, field: str, where: str) -> _Expression:
     source = text[2:-2].strip()
     try:
         query = Jsonata(source)
-    except JException as exc:
-        raise definition_error(
-            f"The JSONata expression '{source}' specified for the field '{field}' is not valid: {exc}", where
-        ) from None
-    except Exception as exc:  # the library's parser raises plain errors for some inputs
-        raise definition_error(
-            f"The JSONata expression '{source}' specified for the field '{field}' is not valid: {exc}", where
-        ) from None
+    except Exception as exc:  # JException, and plain errors the parser raises for some inputs
+        # AWS reports the parser's message without JSONata's code (S0207, ...)
+        message = js_message(exc) if isinstance(exc, JException) else str(exc)
+        raise definition_error(message, where, code="INVALID_JSONATA_EXPRESSION") from None
+    names = top_level_references(query.ast)
+    if names:
+        # one diagnostic per distinct name, joined the way AWS joins diagnostics
+        raise InvalidDefinition(
+            "Invalid State Machine Definition: '"
+            + ", ".join(
+                f"UNSUPPORTED_JSONATA_EXPRESSION: Reference to '{name}' at the top level is not supported. "
+                f"at {where}"
+                for name in names
+            )
+            + "'",
+            path=where,
+        )
     query.set_output_convert_nulls(False)
     return _Expression(source, field, query)
+
+
+# AST attributes that hold sub-expressions evaluated in the same context as their parent.
+# Left out on purpose: a path's later steps, predicates/filters (``stages``, ``predicate``),
+# group-by (``group``/``rhs_object``) and sort terms, which all read relative to an item.
+_SAME_CONTEXT = (
+    "lhs",
+    "rhs",
+    "lhs_object",
+    "expressions",
+    "condition",
+    "then",
+    "_else",
+    "procedure",
+    "arguments",
+    "body",
+    "expr",
+    "expression",
+    "update",
+    "delete",
+)
+
+
+def top_level_references(ast: Any) -> list[str]:
+    """Field names an expression reads from the (absent) top-level context item, in order.
+
+    Step Functions evaluates JSONata with no context item: data comes from ``$states`` and
+    variables, and AWS rejects a definition whose expression starts a path with a bare name
+    (``UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not
+    supported.``).
+    """
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+            return
+        kind = getattr(node, "type", None)
+        if not isinstance(kind, str):
+            return
+        if kind == "path":
+            steps = getattr(node, "steps", None) or []
+            if steps:
+                first = steps[0]
+                if getattr(first, "type", None) == "name":
+                    if first.value not in found:
+                        found.append(first.value)
+                else:
+                    walk(first)
+            return
+        if kind == "name":
+            if node.value not in found:
+                found.append(node.value)
+            return
+        for attr in _SAME_CONTEXT:
+            child = getattr(node, attr, None)
+            if child is not None:
+                walk(child)
+
+    walk(ast)
+    return found
 
 
 def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tuple[bool, Any]:
@@ -303,7 +432,7 @@ def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tup
 
         return False, build_object
     if isinstance(node, list):
-        items = [_compile(v, f"{field}[{i}]", f"{where}[{i}]", found) for i, v in enumerate(node)]
+        items = [_compile(v, f"{field}[{i}]", f"{where}/{i}", found) for i, v in enumerate(node)]
         if all(is_lit for is_lit, _ in items):
             return True, node
         frozen = tuple(items)

@@ -65,6 +65,9 @@ CASES = [
     ('{% $contains("hello$world", /^hello\\ /) %}', False),
     ("{% $merge([{'a': 1}, {'b': 2}]) %}", {"a": 1, "b": 2}),
     ('{% $number("2") %}', 2),
+    ("{% $number('1e3') %}", 1000),
+    ("{% $number('0x1F') %}", 31),
+    ("{% $states.input.list.$string() %}", ["1", "2", "3"]),
     ("{% $variable := 1 %}", 1),
     # AWS's functions
     ("{% $partition([1, 2, 3, 4], 3) %}", [[1, 2, 3], [4]]),
@@ -148,7 +151,12 @@ def test_undefined_whole_field() -> None:
         ("{% $range(0, 5000, 1) %}", "1000"),
         ("{% $hash('x', 'SHA-3') %}", "not supported"),
         ("{% $parse('{bad') %}", "$parse"),
-        ("{% $number('x') %}", "threw an error during evaluation"),
+        ("{% $number('x') %}", 'D3030: Unable to cast value to a number: "x"'),
+        ("{% $number(null) %}", "D3030: Unable to cast value to a number: null"),
+        (
+            "{% $states.input.a + 'x' %}",
+            'T2002: The right side of the "+" operator must evaluate to a number',
+        ),
         ("{% $error('custom') %}", "custom"),
         ("{% $eval('1 + 1') %}", "$parse"),
     ],
@@ -172,11 +180,78 @@ def test_unexpected_type_cause() -> None:
     assert error.cause is not None and error.cause.endswith('but was \'object\' for value: {"foo":"bar"}')
 
 
-@pytest.mark.parametrize("value", ["{% 1 + %}", {"a": ["{% ( %}"]}, "{% $states.input[ %}"])
-def test_invalid_jsonata_is_a_definition_error(value: Any) -> None:
+@pytest.mark.parametrize(
+    ("value", "diagnostic"),
+    [
+        # AWS words parser errors as jsonata-js does, without the S0xxx code (measured on AWS)
+        ("{% a[1,2) %}", 'INVALID_JSONATA_EXPRESSION: Expected "]", got "," at /States/S/Output'),
+        ("{% 1 + %}", "INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/S/Output"),
+        (
+            '{% {"a":} %}',
+            'INVALID_JSONATA_EXPRESSION: The symbol "}" cannot be used as a unary operator '
+            "at /States/S/Output",
+        ),
+        (
+            '{% "unterminated %}',
+            "INVALID_JSONATA_EXPRESSION: String literal must be terminated by a matching quote "
+            "at /States/S/Output",
+        ),
+        (
+            '{% $match("a", /abc %}',
+            "INVALID_JSONATA_EXPRESSION: No terminating / in regular expression at /States/S/Output",
+        ),
+        (
+            {"a": ["{% 1 + %}"]},
+            "INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/S/Output/a/0",
+        ),
+        # no context item in Step Functions: a path may not start with a bare name
+        (
+            {"v": "{% phone %}"},
+            "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported. "
+            "at /States/S/Output/v",
+        ),
+        (
+            "{% $count(items) %}",
+            "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'items' at the top level is not supported. "
+            "at /States/S/Output",
+        ),
+    ],
+)
+def test_invalid_jsonata_is_a_definition_error(value: Any, diagnostic: str) -> None:
     with pytest.raises(InvalidDefinition) as info:
         compile_jsonata(value, where="/States/S/Output", field="Output")
-    assert info.value.message.startswith("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: ")
+    assert info.value.message == f"Invalid State Machine Definition: '{diagnostic}'"
+
+
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        ("phone", ["phone"]),
+        ("a + b", ["a", "b"]),
+        ("{ 'x': foo }", ["foo"]),
+        ("foo ? 1 : 2", ["foo"]),
+        ("( $x := foo; $x )", ["foo"]),
+        ("[foo, foo]", ["foo"]),
+        ("foo.bar[0]", ["foo"]),
+        ("$states.input ~> $map(function($v){ bar })", ["bar"]),
+        ("$states.input[k = 1] and z", ["z"]),
+        # reads relative to an item are fine
+        ("$states.input.items[status = 'OPEN'].amount", []),
+        ("$map($states.input.l, function($v){ $v.a })", []),
+        ("$states.input.l.(a + b)", []),
+        ("$states.input.items^(price)", []),
+        ("$states.input{ name: value }", []),
+        ("[1, 2, 3][$ > 1]", []),
+        ("$sum($states.input.l.price) + $x", []),
+        ("'literal'", []),
+    ],
+)
+def test_top_level_references(source: str, names: list[str]) -> None:
+    from jsonata import Jsonata
+
+    from cloudlet.asl.jsonata import top_level_references
+
+    assert top_level_references(Jsonata(source).ast) == names
 
 
 @pytest.mark.parametrize(
