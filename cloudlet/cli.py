@@ -458,13 +458,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class _FieldsFormatter(logging.Formatter):
+    """Log lines with the fields services pass in ``extra`` (which function, which runtime, ...)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        fields = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
+        return text + "".join(f" {k}={v}" for k, v in fields.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    stream = logging.StreamHandler()
+    stream.setFormatter(_FieldsFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[stream])
     if args.command is None:
         parser.print_help()
         return 0
