@@ -286,13 +286,14 @@ def _fast_path(source: str) -> Callable[[_Env], Any] | None:
 class _Expression:
     """One ``{% %}`` expression: its source, the field it sits in and the compiled query."""
 
-    __slots__ = ("fast", "field", "query", "source")
+    __slots__ = ("fast", "field", "members", "query", "source")
 
     def __init__(self, source: str, field: str, query: Jsonata) -> None:
         self.source = source
         self.field = field
         self.query = query
         self.fast = _fast_path(source)
+        self.members = frozenset(states_members(query.ast))
 
     def __call__(self, env: _Env) -> Any:
         if self.fast is not None:
@@ -447,21 +448,68 @@ def _compile(node: Any, field: str, where: str, found: list[_Expression]) -> tup
 _copy = copy_json
 
 
+_ALL_CHILDREN = (*_SAME_CONTEXT, "steps", "stages", "predicate", "group", "rhs_object", "terms")
+
+
+def states_members(ast: Any) -> set[str]:
+    """The ``$states`` members an expression reads (``input``, ``result``, ``errorOutput``,
+    ``context``); ``"*"`` when it uses ``$states`` as a whole, ``"$$"`` for a ``$$`` reference."""
+    found: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(getattr(node, "type", None), str) or id(node) in seen:
+            return
+        seen.add(id(node))
+        if node.type == "variable":
+            if node.value == "states":
+                found.add("*")
+            elif node.value == "$":
+                found.add("$$")
+        if node.type == "path":
+            steps = getattr(node, "steps", None) or []
+            if len(steps) >= 2 and steps[0].type == "variable" and steps[0].value == "states":
+                if steps[1].type == "name":
+                    found.add(steps[1].value)
+                    seen.add(id(steps[0]))
+        for attr in _ALL_CHILDREN:
+            child = getattr(node, attr, None)
+            if child is not None:
+                walk(child)
+
+    walk(ast)
+    return found
+
+
 class JsonataTemplate:
     """A compiled JSON value whose ``{% %}`` strings (at any depth) are JSONata expressions.
 
     ``expressions`` lists the source of each expression; ``is_literal`` is True when there
-    are none (the value is returned as a fresh copy).
+    are none (the value is returned as a fresh copy); ``states_members`` names the
+    ``$states`` members read, so the parser can reject e.g. ``errorOutput`` outside a Catch.
     """
 
-    __slots__ = ("_build", "_literal", "expressions", "field", "is_literal")
+    __slots__ = ("_build", "_literal", "expressions", "field", "is_literal", "states_members")
 
-    def __init__(self, field: str, is_literal: bool, built: Any, expressions: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        field: str,
+        is_literal: bool,
+        built: Any,
+        expressions: tuple[str, ...],
+        members: frozenset[str] = frozenset(),
+    ) -> None:
         self.field = field
         self.is_literal = is_literal
         self._literal = built if is_literal else None
         self._build: _Eval | None = None if is_literal else built
         self.expressions = expressions
+        #: ``$states`` members the expressions read (see :func:`states_members`)
+        self.states_members = members
 
     def __repr__(self) -> str:
         return f"JsonataTemplate({self.field!r}, {self.expressions!r})"
@@ -495,7 +543,8 @@ def compile_jsonata(value: Any, *, where: str, field: str) -> JsonataTemplate:
     """
     found: list[_Expression] = []
     is_literal, built = _compile(value, field, where, found)
-    return JsonataTemplate(field, is_literal, built, tuple(e.source for e in found))
+    members = frozenset().union(*(e.members for e in found)) if found else frozenset()
+    return JsonataTemplate(field, is_literal, built, tuple(e.source for e in found), members)
 
 
 def unexpected_type(template: JsonataTemplate, field: str, expected: str, value: Any) -> ExecutionError:

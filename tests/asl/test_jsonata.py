@@ -318,3 +318,19 @@ def test_now_and_millis_use_the_drivers_time() -> None:
     assert template.evaluate(STATES, ctx) == {"now": "2023-11-14T22:13:20.123Z", "ms": 1700000000123}
     picture = compile_jsonata("{% $now('[Y0001]-[M01]-[D01]') %}", where="/x", field="Output")
     assert picture.evaluate(STATES, ctx) == "2023-11-14"
+
+
+@pytest.mark.parametrize(
+    ("value", "members"),
+    [
+        ("{% $states.input.a %}", {"input"}),
+        ({"e": "{% $states.errorOutput.Error %}", "r": ["{% $states.result %}"]}, {"errorOutput", "result"}),
+        ("{% $states.input.items[$states.context.Map.Item.Index = 0] %}", {"input", "context"}),
+        ("{% $keys($states) %}", {"*"}),
+        ("{% $$ %}", {"$$"}),
+        ("{% $x %}", set()),
+        ({"plain": 1}, set()),
+    ],
+)
+def test_states_members(value: Any, members: set[str]) -> None:
+    assert compile_jsonata(value, where="/x", field="Output").states_members == members
