@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from cloudlet.api.app import ApiApp, ApiServer, create_app, serve
 from cloudlet.api.config import DEFAULT_HOST, DEFAULT_PORT, GATEWAY_PREFIX, ApiConfig
-from cloudlet.api.gateway import Gateway, HttpRoute
+from cloudlet.api.gateway import CorsConfig, Gateway, HttpRoute
 
 __all__ = [
     "DEFAULT_HOST",
@@ -51,6 +51,7 @@ __all__ = [
     "ApiApp",
     "ApiConfig",
     "ApiServer",
+    "CorsConfig",
     "Gateway",
     "HttpRoute",
     "create_app",

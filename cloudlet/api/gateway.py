@@ -94,6 +94,64 @@ class HttpRoute:
         return {_label(k): unquote(v) for k, v in found.groupdict().items()}
 
 
+@dataclass(frozen=True, slots=True)
+class CorsConfig:
+    """An API's CORS settings (SAM ``Cors`` / ``CorsConfiguration``).
+
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html
+    """
+
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_methods: tuple[str, ...] = ("*",)
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+    def origin(self, origin: str | None) -> str | None:
+        """The Access-Control-Allow-Origin value for a request from ``origin`` (None: not allowed)."""
+        if not origin:
+            return None
+        if origin in self.allow_origins:
+            return origin
+        if "*" in self.allow_origins:
+            return origin if self.allow_credentials else "*"
+        return None
+
+    def preflight(self, request: Request) -> Response:
+        """The answer to an OPTIONS preflight request."""
+        allowed = self.origin(request.headers.get("origin"))
+        headers: list[tuple[str, str]] = []
+        if allowed is not None:
+            requested_headers = request.headers.get("access-control-request-headers", "")
+            allow_headers = requested_headers if "*" in self.allow_headers else ",".join(self.allow_headers)
+            requested_method = request.headers.get("access-control-request-method", "")
+            allow_methods = requested_method if "*" in self.allow_methods else ",".join(self.allow_methods)
+            headers.append(("access-control-allow-origin", allowed))
+            if allow_methods:
+                headers.append(("access-control-allow-methods", allow_methods))
+            if allow_headers:
+                headers.append(("access-control-allow-headers", allow_headers))
+            if self.max_age is not None:
+                headers.append(("access-control-max-age", str(self.max_age)))
+            if self.allow_credentials:
+                headers.append(("access-control-allow-credentials", "true"))
+        return Response(204, b"", headers)
+
+    def decorate(self, request: Request, response: Response) -> Response:
+        """Add the CORS headers an actual (non-preflight) response carries."""
+        allowed = self.origin(request.headers.get("origin"))
+        if allowed is None:
+            return response
+        response.headers = [h for h in response.headers if not h[0].startswith("access-control-")]
+        response.headers.append(("access-control-allow-origin", allowed))
+        if self.expose_headers:
+            response.headers.append(("access-control-expose-headers", ",".join(self.expose_headers)))
+        if self.allow_credentials:
+            response.headers.append(("access-control-allow-credentials", "true"))
+        return response
+
+
 def _group(label: str) -> str:
     return "p_" + label.encode().hex()
 
@@ -112,6 +170,7 @@ class Gateway:
         self.account = account
         self.region = region
         self._routes: dict[str, list[HttpRoute]] = {}
+        self._cors: dict[str, CorsConfig] = {}
 
     def add_route(self, route: HttpRoute) -> None:
         """Serve ``route`` (replacing one with the same API, method and path)."""
@@ -123,8 +182,16 @@ class Gateway:
         self._routes[route.api_id] = routes
 
     def remove_api(self, api_id: str) -> None:
-        """Stop serving every route of ``api_id``."""
+        """Stop serving every route of ``api_id`` (and forget its CORS settings)."""
         self._routes.pop(api_id, None)
+        self._cors.pop(api_id, None)
+
+    def set_cors(self, api_id: str, cors: CorsConfig | None) -> None:
+        """Answer preflight requests of ``api_id`` and add CORS headers to its responses (HTTP APIs)."""
+        if cors is None:
+            self._cors.pop(api_id, None)
+        else:
+            self._cors[api_id] = cors
 
     @property
     def routes(self) -> list[HttpRoute]:
@@ -137,6 +204,20 @@ class Gateway:
         routes = self._routes.get(api_id)
         if routes is None:
             return _message(404, "Not Found")
+        cors = self._cors.get(api_id)
+        if (
+            cors is not None
+            and request.method == "OPTIONS"
+            and "access-control-request-method" in request.headers
+        ):
+            return cors.preflight(request)
+        response = await self._integrate(routes, request, path)
+        if cors is not None and routes[0].payload_format == "2.0":
+            # HTTP APIs answer CORS themselves; REST API functions set their own headers.
+            response = cors.decorate(request, response)
+        return response
+
+    async def _integrate(self, routes: list[HttpRoute], request: Request, path: str) -> Response:
         for route in routes:
             params = route.match(request.method, path)
             if params is None:

@@ -161,3 +161,43 @@ def test_encoded_path_parameters_are_decoded_once(app: App, seen: list[Any]) -> 
     event = seen[-1]
     assert event["pathParameters"] == {"userId": "a b", "proxy": "x/y%z"}
     assert event["requestContext"]["http"]["path"] == "/users/a b/files/x/y%z"
+
+
+def test_http_api_cors_preflight_and_response_headers(app: App, seen: list[Any]) -> None:
+    from cloudlet.api import CorsConfig
+
+    lam = app.fakes["lambda"]
+    gateway = app.server.server.gateway
+    gateway.add_route(HttpRoute("web", "GET", "/data", lam.add("data", lambda event: {"n": 1})))
+    gateway.set_cors(
+        "web",
+        CorsConfig(
+            allow_origins=("http://localhost:3000",),
+            allow_methods=("GET", "POST"),
+            allow_headers=("content-type", "x-token"),
+            expose_headers=("x-total",),
+            max_age=600,
+        ),
+    )
+    status, headers, body, _ = _request(
+        app,
+        "OPTIONS",
+        "/_api/web/data",
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
+    )
+    assert status == 204
+    assert body == b""
+    assert headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert headers["access-control-allow-methods"] == "GET,POST"
+    assert headers["access-control-allow-headers"] == "content-type,x-token"
+    assert headers["access-control-max-age"] == "600"
+    status, headers, body, _ = _request(
+        app, "GET", "/_api/web/data", headers={"Origin": "http://localhost:3000"}
+    )
+    assert (status, json.loads(body)) == (200, {"n": 1})
+    assert headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert headers["access-control-expose-headers"] == "x-total"
+    # An origin that is not allowed gets no CORS headers.
+    status, headers, _, _ = _request(app, "GET", "/_api/web/data", headers={"Origin": "http://evil.example"})
+    assert status == 200
+    assert "access-control-allow-origin" not in headers
