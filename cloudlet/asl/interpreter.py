@@ -9,6 +9,9 @@ https://docs.aws.amazon.com/step-functions/latest/dg/concepts-states.html
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 from collections.abc import Generator
 from datetime import UTC, datetime
@@ -725,8 +728,6 @@ def _compact_cause(exc: ExecutionError) -> ExecutionError:
     """Lambda's error JSON as Step Functions passes it on: re-serialised compactly."""
     cause = exc.cause
     if cause and cause.startswith("{"):
-        import json
-
         try:
             parsed = json.loads(cause)
         except ValueError:
@@ -765,8 +766,6 @@ def _lambda_payload(payload: Any) -> Any:
     if payload is None:
         return {}
     if isinstance(payload, str):
-        import json
-
         try:
             return json.loads(payload)
         except ValueError:
@@ -776,7 +775,6 @@ def _lambda_payload(payload: Any) -> Any:
 
 def _lambda_invoke_result(sr: _StateRun, params: dict[str, Any], payload: Any) -> dict[str, Any]:
     """The ``lambda:invoke`` integration's result: Lambda's Invoke response as the AWS SDK shapes it."""
-    import json
 
     request_id = sr.run.entropy.uuid4()
     body = json.dumps(payload)
@@ -924,8 +922,10 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
     scope = sr.scope
     run = sr.run
     jsonata = state.query_language == "JSONata"
-    if jsonata:
-        data = raw
+    data = raw if jsonata else _input_path(state, raw, sr)
+    if state.item_reader is not None:
+        items = yield from _read_items(sr, raw, data)
+    elif jsonata:
         if state.items is not None:
             items = state.items.evaluate(sr.states(raw), sr.ctx())
             if not isinstance(items, list):
@@ -943,7 +943,6 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
                     f"Map state input must be an array but was: {to_json(items)}",
                 )
     else:
-        data = _input_path(state, raw, sr)
         items = data if state.items_path is DEFAULT else state.items_path.get(data, sr.ctx())
         if not isinstance(items, list):
             raise ExecutionError(
@@ -955,7 +954,7 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
         raise ExecutionError(
             "States.Runtime",
             f"cloudlet does not implement the Map field(s) {', '.join(state.unsupported)} "
-            "(reading items from or writing results to Amazon S3)",
+            "(writing Map results to Amazon S3)",
         )
     max_conc = _map_number(sr, raw, data, state.max_concurrency, "MaxConcurrency", "integer") or 0
     yield _event(scope, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
@@ -1043,6 +1042,55 @@ def _map(sr: _StateRun, raw: Any) -> _Gen:
     else:
         output, assigned = _jsonpath_finish(sr, raw, result)
     return _next(state), output, assigned
+
+
+def _read_items(sr: _StateRun, raw: Any, data: Any) -> _Gen:
+    """ItemReader: fetch the items through the driver (S3 GetObject / ListObjectsV2) and parse them."""
+    reader = sr.state.item_reader
+    scope = sr.scope
+    params: Any = {}
+    if reader.parameters is not None:
+        if sr.state.query_language == "JSONata":
+            params = reader.parameters.evaluate(sr.states(raw), sr.ctx())
+        else:
+            params = reader.parameters.evaluate(data, sr.ctx())
+    max_items = _map_number(sr, raw, data, reader.max_items, "MaxItems", "integer")
+    reply = yield InvokeResource(scope.key(), sr.state.name, reader.resource, params, "service")
+    if reader.resource.endswith(":listObjectsV2"):
+        contents = reply.get("Contents", []) if isinstance(reply, dict) else reply
+        items: list[Any] = list(contents or [])
+    else:
+        items = _parse_object(reader, reply)
+    return items[:max_items] if max_items else items
+
+
+def _parse_object(reader: Any, body: Any) -> list[Any]:
+    """An S3 object's content as Map items, by ReaderConfig.InputType."""
+    if isinstance(body, dict) and "Body" in body:
+        body = body["Body"]
+    if isinstance(body, bytes):
+        body = body.decode()
+    kind = reader.input_type
+    try:
+        if kind == "JSON":
+            parsed = json.loads(body) if isinstance(body, str) else body
+            if not isinstance(parsed, list):
+                raise ValueError("the object is not a JSON array")
+            return parsed
+        if kind == "JSONL":
+            return [json.loads(line) for line in str(body).splitlines() if line.strip()]
+        if kind == "MANIFEST":
+            return [json.loads(line) for line in str(body).splitlines() if line.strip()]
+        rows = list(csv.reader(io.StringIO(str(body)), delimiter=reader.csv_delimiter))
+        if reader.csv_header_location == "GIVEN":
+            headers = list(reader.csv_headers)
+        else:
+            headers, rows = (rows[0], rows[1:]) if rows else ([], [])
+        return [dict(zip(headers, row, strict=False)) for row in rows if row]
+    except ValueError as exc:
+        raise ExecutionError(
+            "States.ItemReaderFailed", f"Attempting to read items from the {kind} object failed: {exc}"
+        ) from None
 
 
 def _batches(sr: _StateRun, raw: Any, data: Any, inputs: list[Any]) -> list[Any]:

@@ -20,6 +20,7 @@ __all__ = [
     "Graph",
     "Integration",
     "QueryLanguage",
+    "Reader",
     "Retrier",
     "State",
     "StateMachineModel",
@@ -85,6 +86,19 @@ class Batcher:
     max_items: Any = None
     max_bytes: Any = None
     batch_input: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """A distributed Map's ``ItemReader``: where the items come from and how to parse them."""
+
+    resource: str
+    parameters: Any = None  # compiled Parameters (JSONPath) or Arguments (JSONata)
+    input_type: str | None = None  # JSON, JSONL, CSV, MANIFEST; None for s3:listObjectsV2
+    csv_header_location: str = "FIRST_ROW"
+    csv_headers: tuple[str, ...] = ()
+    csv_delimiter: str = ","
+    max_items: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from cloudlet.asl.model import (
     Graph,
     Integration,
     QueryLanguage,
+    Reader,
     Retrier,
     State,
     StateMachineModel,
@@ -977,8 +978,57 @@ class _Builder:
                     err.add(f"The field '{src}' is only supported in DISTRIBUTED mode", f"{where}/{src}")
         if "ItemBatcher" in body:
             fields["item_batcher"] = self._batcher(body["ItemBatcher"], f"{where}/ItemBatcher", language)
-        # reading items from / writing results to Amazon S3 needs an S3 service cloudlet lacks
-        fields["unsupported"] = tuple(k for k in ("ItemReader", "ResultWriter") if k in body)
+        if "ItemReader" in body:
+            fields["item_reader"] = self._reader(body["ItemReader"], f"{where}/ItemReader", language)
+        # writing results to Amazon S3 (manifest and result files) is not implemented
+        fields["unsupported"] = tuple(k for k in ("ResultWriter",) if k in body)
+
+    def _reader(self, doc: Any, where: str, language: QueryLanguage) -> Reader | None:
+        err = self.errors
+        if not isinstance(doc, dict):
+            err.add("The value of 'ItemReader' must be an object", where)
+            return None
+        args_key = "Parameters" if language == "JSONPath" else "Arguments"
+        for key in doc:
+            if key not in ("Resource", "ReaderConfig", args_key):
+                err.add(f"Field '{key}' is not supported", where)
+        resource = doc.get("Resource")
+        if not isinstance(resource, str) or not resource.startswith("arn:"):
+            err.add("The field 'Resource' is required but was missing", where)
+            return None
+        parameters: Any = None
+        if args_key in doc:
+            loc = f"{where}/{args_key}"
+            if language == "JSONPath":
+                parameters = err.guard(loc, lambda: compile_payload(doc[args_key], where=loc))
+            else:
+                parameters = self._jsonata(doc[args_key], loc, f"ItemReader/{args_key}")
+        config = doc.get("ReaderConfig") or {}
+        if not isinstance(config, dict):
+            err.add("The value of 'ReaderConfig' must be an object", f"{where}/ReaderConfig")
+            config = {}
+        input_type = config.get("InputType")
+        if input_type is not None and input_type not in ("JSON", "JSONL", "CSV", "MANIFEST"):
+            err.add("Value must be one of [CSV, JSON, JSONL, MANIFEST]", f"{where}/ReaderConfig/InputType")
+        if input_type is None and not resource.endswith(":listObjectsV2"):
+            err.add("The field 'InputType' is required but was missing", f"{where}/ReaderConfig")
+        header_location = config.get("CSVHeaderLocation", "FIRST_ROW")
+        headers = config.get("CSVHeaders") or []
+        if header_location == "GIVEN" and not headers:
+            err.add("The field 'CSVHeaders' is required but was missing", f"{where}/ReaderConfig")
+        delimiters = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
+        delimiter = delimiters.get(config.get("CSVDelimiter", "COMMA"), ",")
+        max_items: Any = None
+        if "MaxItems" in config:
+            max_items = self._number_field(
+                config, "MaxItems", f"{where}/ReaderConfig", language, _is_positive_int, "a positive integer"
+            )
+        elif "MaxItemsPath" in config and language == "JSONPath":
+            loc = f"{where}/ReaderConfig/MaxItemsPath"
+            max_items = err.guard(loc, lambda: compile_path(config["MaxItemsPath"], where=loc))
+        return Reader(
+            resource, parameters, input_type, header_location, tuple(map(str, headers)), delimiter, max_items
+        )
 
     def _batcher(self, doc: Any, where: str, language: QueryLanguage) -> Batcher | None:
         err = self.errors

@@ -452,7 +452,32 @@ def test_item_batcher_byte_limit() -> None:
     assert result.output == [{"Items": ["aaa"]}, {"Items": ["bbb", "c"]}]
 
 
-def test_item_reader_is_visibly_unimplemented() -> None:
-    reader = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}}
-    result = one(_distributed(ItemReader=reader), [])
-    assert result.error == "States.Runtime" and "ItemReader" in result.cause
+def test_item_reader_reads_csv_through_the_s3_resource() -> None:
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "Parameters": {"Bucket": "b", "Key.$": "$.key"},
+        "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2},
+    }
+    asked: list[Any] = []
+
+    def get_object(params: Any) -> Any:
+        asked.append(params)
+        return "id,name\n1,a\n2,b\n3,c\n"
+
+    result = one(
+        _distributed(ItemReader=reader),
+        {"key": "k.csv"},
+        resources={"arn:aws:states:::s3:getObject": get_object},
+    )
+    assert asked == [{"Bucket": "b", "Key": "k.csv"}]
+    assert result.output == [{"id": "1", "name": "a"}, {"id": "2", "name": "b"}]
+
+
+def test_result_writer_is_visibly_unimplemented() -> None:
+    result = one(
+        _distributed(
+            ResultWriter={"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b"}}
+        ),
+        [1],
+    )
+    assert result.error == "States.Runtime" and "ResultWriter" in result.cause
