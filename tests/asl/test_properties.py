@@ -161,3 +161,51 @@ def test_running_yields_a_result_never_an_exception(definition: dict[str, Any], 
         assert isinstance(result.error, str) and result.error
     assert result.history[0]["type"] == "ExecutionStarted"
     assert result.history[-1]["type"] in ("ExecutionSucceeded", "ExecutionFailed")
+
+
+JSONATA_EXPRESSIONS = [
+    "{% $states.input %}",
+    "{% $states.input.a %}",
+    "{% $states.input.a + 1 %}",
+    "{% $count($states.input.list) %}",
+    "{% $states.input.list[0] %}",
+    "{% $string($states.input) %}",
+    "{% $x %}",
+    "{% $states.context.State.Name %}",
+]
+
+
+@st.composite
+def jsonata_machines(draw: st.DrawFn) -> dict[str, Any]:
+    states: dict[str, Any] = {
+        "A": {
+            "Type": "Pass",
+            "Assign": {"x": draw(st.sampled_from(JSONATA_EXPRESSIONS[:6]))},
+            "Output": {"v": draw(st.sampled_from(JSONATA_EXPRESSIONS))},
+            "Next": "C",
+        },
+        "C": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $exists($states.input.v) %}", "Next": "M"}],
+            "Default": "M",
+        },
+        "M": {
+            "Type": "Map",
+            "Items": draw(st.sampled_from(["{% [1, 2] %}", "{% $states.input.v %}", "{% $x %}"])),
+            "ItemProcessor": {
+                "StartAt": "I",
+                "States": {"I": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}},
+            },
+            "End": True,
+        },
+    }
+    return {"QueryLanguage": "JSONata", "StartAt": "A", "States": states}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(jsonata_machines(), json_values)
+def test_jsonata_runs_yield_a_result_never_an_exception(definition: dict[str, Any], input_: Any) -> None:
+    result = StateMachine.from_definition(definition).run(input_, real_time=False)
+    assert result.status in ("SUCCEEDED", "FAILED")
+    if result.status == "FAILED":
+        assert result.error in ("States.QueryEvaluationError", "States.Runtime"), (result.error, result.cause)
