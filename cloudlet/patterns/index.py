@@ -49,22 +49,30 @@ from cloudlet.patterns.model import (
 from cloudlet.patterns.pattern import EventPattern
 from cloudlet.patterns.values import CODE_BITS, exact_key, number_code, parse_ip, wildcard_literal_ends
 
-_Kind = Callable[[Any, type, list["_Edge"]], None]
-_PlanEntry = tuple[str, "dict[Any, list[_Edge]] | None", tuple[_Kind, ...]]
+_Kind = Callable[[Any, type, list["_Node"]], None]
+_PlanEntry = tuple[str, "dict[Any, list[_Node]] | None", tuple[_Kind, ...]]
 
 
 class _Node:
     """A trie node: transitions by field, by absent field, and the names that end here."""
 
-    __slots__ = ("absent", "fields", "names", "plan")
+    __slots__ = ("absent", "fields", "final", "names", "plan", "result")
 
     def __init__(self) -> None:
         self.fields: dict[str, _FieldIndex] = {}
         self.absent: dict[str, _Edge] = {}
         self.names: Counter[str] = Counter()
+        #: Kept in step with the three above by `refresh`: no transitions out; the names.
+        self.final = True
+        self.result: tuple[str, ...] = ()
         #: ``fields`` as a tuple (path, exact dict when exact values are all, per-kind lookups),
         #: made when first needed and dropped whenever this node's transitions change.
         self.plan: tuple[_PlanEntry, ...] | None = None
+
+    def refresh(self) -> None:
+        """Recompute `final` and `result` after the transitions or names changed."""
+        self.final = not self.fields and not self.absent
+        self.result = tuple(self.names)
 
     def make_plan(self) -> tuple[_PlanEntry, ...]:
         self.plan = tuple(
@@ -170,34 +178,34 @@ class _FieldIndex:
         self.edges: dict[tuple[Matcher, ...], _Edge] = {}
         #: How many registered matchers are not exact values (0: the fast exact-only path).
         self.others = 0
-        self.kinds: tuple[Callable[[Any, type, list[_Edge]], None], ...] = ()
-        self.exact: dict[Any, list[_Edge]] = {}
-        self.eic: dict[str, list[_Edge]] = {}
-        self.prefix: dict[str, list[_Edge]] = {}
+        self.kinds: tuple[Callable[[Any, type, list[_Node]], None], ...] = ()
+        self.exact: dict[Any, list[_Node]] = {}
+        self.eic: dict[str, list[_Node]] = {}
+        self.prefix: dict[str, list[_Node]] = {}
         self.prefix_lens = _Lengths()
-        self.prefix_ic: dict[str, list[_Edge]] = {}
+        self.prefix_ic: dict[str, list[_Node]] = {}
         self.prefix_ic_lens = _Lengths()
-        self.suffix: dict[str, list[_Edge]] = {}
+        self.suffix: dict[str, list[_Node]] = {}
         self.suffix_lens = _Lengths()
-        self.suffix_ic: dict[str, list[_Edge]] = {}
+        self.suffix_ic: dict[str, list[_Node]] = {}
         self.suffix_ic_lens = _Lengths()
         #: Few ranges are tested one by one; many are looked up by their dyadic blocks.
-        self.numeric_ranges: list[tuple[int, int, _Edge]] = []
-        self.numeric: dict[tuple[int, int], list[_Edge]] = {}
+        self.numeric_ranges: list[tuple[int, int, _Node]] = []
+        self.numeric: dict[tuple[int, int], list[_Node]] = {}
         self.numeric_levels = _Lengths()
-        self.cidr: dict[tuple[int, int, int], list[_Edge]] = {}
+        self.cidr: dict[tuple[int, int, int], list[_Node]] = {}
         self.cidr_kinds: Counter[tuple[int, int]] = Counter()
-        self.exists: list[_Edge] = []
-        self.wc_head: dict[str, list[tuple[Wildcard, _Edge]]] = {}
+        self.exists: list[_Node] = []
+        self.wc_head: dict[str, list[tuple[Wildcard, _Node]]] = {}
         self.wc_head_lens = _Lengths()
-        self.wc_tail: dict[str, list[tuple[Wildcard, _Edge]]] = {}
+        self.wc_tail: dict[str, list[tuple[Wildcard, _Node]]] = {}
         self.wc_tail_lens = _Lengths()
-        self.wc_any: list[tuple[Wildcard, _Edge]] = []
+        self.wc_any: list[tuple[Wildcard, _Node]] = []
         # anything-but by exclusion sets: every registered (matcher, edge) matches unless excluded
-        self.ab_all: dict[tuple[AnythingBut, _Edge], None] = {}
-        self.ab_excl: dict[Any, list[tuple[AnythingBut, _Edge]]] = {}
-        self.ab_excl_ic: dict[str, list[tuple[AnythingBut, _Edge]]] = {}
-        self.ab_other: list[tuple[AnythingBut, _Edge]] = []
+        self.ab_all: dict[tuple[AnythingBut, _Node], None] = {}
+        self.ab_excl: dict[Any, list[tuple[AnythingBut, _Node]]] = {}
+        self.ab_excl_ic: dict[str, list[tuple[AnythingBut, _Node]]] = {}
+        self.ab_other: list[tuple[AnythingBut, _Node]] = []
 
     def is_empty(self) -> bool:
         return not self.edges
@@ -210,13 +218,14 @@ class _FieldIndex:
         self._refresh_kinds()
 
     def _register(self, matcher: Matcher, edge: _Edge, add: bool) -> None:
+        target = edge.node  # tables hold the target nodes: one indirection less per match
         put = _add if add else _discard
         if not isinstance(matcher, Exact):
             self.others += 1 if add else -1
         if isinstance(matcher, Exact):
-            put(self.exact, matcher.key, edge)
+            put(self.exact, matcher.key, target)
         elif isinstance(matcher, EqualsIgnoreCase):
-            put(self.eic, matcher.text, edge)
+            put(self.eic, matcher.text, target)
         elif isinstance(matcher, Prefix | Suffix):
             if isinstance(matcher, Prefix):
                 table, lens = (
@@ -230,32 +239,32 @@ class _FieldIndex:
                     if matcher.ignore_case
                     else (self.suffix, self.suffix_lens)
                 )
-            put(table, matcher.text, edge)
+            put(table, matcher.text, target)
             (lens.add if add else lens.remove)(len(matcher.text))
         elif isinstance(matcher, Numeric):
-            ranges = (matcher.low, matcher.high, edge)
+            ranges = (matcher.low, matcher.high, target)
             if add:
                 self.numeric_ranges.append(ranges)
             else:
                 self.numeric_ranges.remove(ranges)
             for level, index in _dyadic_blocks(matcher.low, matcher.high):
-                put(self.numeric, (level, index), edge)
+                put(self.numeric, (level, index), target)
                 (self.numeric_levels.add if add else self.numeric_levels.remove)(level)
         elif isinstance(matcher, Cidr):
             width = 32 if matcher.version == 4 else 128
             key = (matcher.version, matcher.prefixlen, matcher.network >> (width - matcher.prefixlen))
-            put(self.cidr, key, edge)
+            put(self.cidr, key, target)
             self.cidr_kinds[(matcher.version, matcher.prefixlen)] += 1 if add else -1
             if not self.cidr_kinds[(matcher.version, matcher.prefixlen)]:
                 del self.cidr_kinds[(matcher.version, matcher.prefixlen)]
         elif isinstance(matcher, Exists):
             if add:
-                self.exists.append(edge)
+                self.exists.append(target)
             else:
-                self.exists.remove(edge)
+                self.exists.remove(target)
         elif isinstance(matcher, Wildcard):
             head, tail, _ = wildcard_literal_ends(matcher.source)
-            item = (matcher, edge)
+            item = (matcher, target)
             if head:
                 put(self.wc_head, head, item)
                 (self.wc_head_lens.add if add else self.wc_head_lens.remove)(len(head))
@@ -267,7 +276,7 @@ class _FieldIndex:
             else:
                 self.wc_any.remove(item)
         elif isinstance(matcher, AnythingBut):
-            pair = (matcher, edge)
+            pair = (matcher, target)
             if matcher.prefixes or matcher.suffixes or matcher.wildcards:
                 if add:
                     self.ab_other.append(pair)
@@ -289,7 +298,7 @@ class _FieldIndex:
 
     def _refresh_kinds(self) -> None:
         """The per-kind lookups this index needs, so matching skips the empty kinds."""
-        kinds: list[Callable[[Any, type, list[_Edge]], None]] = []
+        kinds: list[Callable[[Any, type, list[_Node]], None]] = []
         if self.exact:
             kinds.append(self._match_exact)
         if self.prefix:
@@ -312,21 +321,21 @@ class _FieldIndex:
             kinds.append(self._match_anything_but_other)
         self.kinds = tuple(kinds)
 
-    def match(self, value: Any) -> list[_Edge]:
+    def match(self, value: Any) -> list[_Node]:
         """The edges whose step some matcher of accepts ``value`` (may repeat an edge)."""
-        out: list[_Edge] = []
+        out: list[_Node] = []
         t = type(value)
         for kind in self.kinds:
             kind(value, t, out)
         return out
 
-    def _match_exact(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_exact(self, value: Any, t: type, out: list[_Node]) -> None:
         found = self.exact.get(value if t is str else exact_key(value))
         if found:
             out.extend(found)
 
     @staticmethod
-    def _affixes(value: str, table: dict[str, list[_Edge]], sizes: tuple[int, ...], out: list[_Edge]) -> None:
+    def _affixes(value: str, table: dict[str, list[_Node]], sizes: tuple[int, ...], out: list[_Node]) -> None:
         n = len(value)
         for size in sizes:
             if size > n:
@@ -337,7 +346,7 @@ class _FieldIndex:
 
     @staticmethod
     def _suffixes(
-        value: str, table: dict[str, list[_Edge]], sizes: tuple[int, ...], out: list[_Edge]
+        value: str, table: dict[str, list[_Node]], sizes: tuple[int, ...], out: list[_Node]
     ) -> None:
         n = len(value)
         for size in sizes:
@@ -347,7 +356,7 @@ class _FieldIndex:
             if found:
                 out.extend(found)
 
-    def _match_prefix(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_prefix(self, value: Any, t: type, out: list[_Node]) -> None:
         if t is not str:
             return
         n = len(value)
@@ -359,11 +368,11 @@ class _FieldIndex:
             if found:
                 out.extend(found)
 
-    def _match_suffix(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_suffix(self, value: Any, t: type, out: list[_Node]) -> None:
         if t is str:
             self._suffixes(value, self.suffix, self.suffix_lens.sorted, out)
 
-    def _match_ignore_case(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_ignore_case(self, value: Any, t: type, out: list[_Node]) -> None:
         if t is not str:
             return
         lowered = value.lower()
@@ -376,7 +385,7 @@ class _FieldIndex:
         if self.suffix_ic:
             self._suffixes(lowered, self.suffix_ic, self.suffix_ic_lens.sorted, out)
 
-    def _match_wildcard(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_wildcard(self, value: Any, t: type, out: list[_Node]) -> None:
         if t is not str:
             return
         n = len(value)
@@ -384,21 +393,21 @@ class _FieldIndex:
             for size in self.wc_head_lens.sorted:
                 if size > n:
                     break
-                for wildcard, edge in self.wc_head.get(value[:size], ()):
+                for wildcard, target in self.wc_head.get(value[:size], ()):
                     if wildcard.regex.fullmatch(value):
-                        out.append(edge)
+                        out.append(target)
         if self.wc_tail:
             for size in self.wc_tail_lens.sorted:
                 if size > n:
                     break
-                for wildcard, edge in self.wc_tail.get(value[n - size :], ()):
+                for wildcard, target in self.wc_tail.get(value[n - size :], ()):
                     if wildcard.regex.fullmatch(value):
-                        out.append(edge)
-        for wildcard, edge in self.wc_any:
+                        out.append(target)
+        for wildcard, target in self.wc_any:
             if wildcard.regex.fullmatch(value):
-                out.append(edge)
+                out.append(target)
 
-    def _match_cidr(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_cidr(self, value: Any, t: type, out: list[_Node]) -> None:
         ip = parse_ip(value)
         if ip is None:
             return
@@ -409,16 +418,16 @@ class _FieldIndex:
                 if found:
                     out.extend(found)
 
-    def _match_numeric(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_numeric(self, value: Any, t: type, out: list[_Node]) -> None:
         if t is not int and t is not float:
             return
         code = number_code(value)
         if code is None:
             return
         if len(self.numeric_ranges) <= _FEW_RANGES:
-            for low, high, edge in self.numeric_ranges:
+            for low, high, target in self.numeric_ranges:
                 if low <= code <= high:
-                    out.append(edge)
+                    out.append(target)
             return
         table = self.numeric
         for level in self.numeric_levels.sorted:
@@ -426,10 +435,10 @@ class _FieldIndex:
             if found:
                 out.extend(found)
 
-    def _match_exists(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_exists(self, value: Any, t: type, out: list[_Node]) -> None:
         out.extend(self.exists)
 
-    def _match_anything_but(self, value: Any, t: type, out: list[_Edge]) -> None:
+    def _match_anything_but(self, value: Any, t: type, out: list[_Node]) -> None:
         hit = self.ab_excl.get(value if t is str else exact_key(value)) if self.ab_excl else None
         if t is str and self.ab_excl_ic:
             hit_ic = self.ab_excl_ic.get(value.lower())
@@ -441,10 +450,10 @@ class _FieldIndex:
         else:
             out.extend(pair[1] for pair in self.ab_all)
 
-    def _match_anything_but_other(self, value: Any, t: type, out: list[_Edge]) -> None:
-        for matcher, edge in self.ab_other:
+    def _match_anything_but_other(self, value: Any, t: type, out: list[_Node]) -> None:
+        for matcher, target in self.ab_other:
             if not matcher.excludes(value):
-                out.append(edge)
+                out.append(target)
 
 
 class PatternIndex:
@@ -533,8 +542,10 @@ class PatternIndex:
                     for matcher in step.matchers:
                         field.register(matcher, edge)
             edge.refs += 1
+            node.refresh()
             node = edge.node
         node.names[name] += 1
+        node.refresh()
 
     def _delete(self, name: str, branch: Branch) -> None:
         trail: list[tuple[_Node, Any, _Edge]] = []
@@ -550,12 +561,14 @@ class PatternIndex:
         node.names[name] -= 1
         if not node.names[name]:
             del node.names[name]
+        node.refresh()
         for parent, step, edge in reversed(trail):
             edge.refs -= 1
             if edge.refs:
                 continue
             if isinstance(step, AbsentStep):
                 del parent.absent[step.path]
+                parent.refresh()
                 continue
             parent.plan = None
             field = parent.fields[step.path]
@@ -564,6 +577,7 @@ class PatternIndex:
                 field.register(matcher, edge, add=False)
             if field.is_empty():
                 del parent.fields[step.path]
+            parent.refresh()
 
     def match(self, event: str | bytes | dict[str, Any]) -> set[str]:
         """The names of the patterns that match the event (a JSON object, as text or dict)."""
@@ -581,8 +595,8 @@ class PatternIndex:
         n_flat = len(flat)
         while stack:
             node, chosen = pop()
-            if node.names:
-                result.update(node.names)
+            if node.result:
+                result.update(node.result)
             plan = node.plan
             if plan is None:
                 plan = node.make_plan()
@@ -616,12 +630,11 @@ class PatternIndex:
                         if chosen and not consistent(trail, chosen):
                             continue
                         state = (*chosen, trail)
-                    for edge in edges:
-                        target = edge.node
-                        if target.fields or target.absent:
+                    for target in edges:
+                        if target.final:  # no transitions out: no need to visit it
+                            result.update(target.result)
+                        else:
                             push((target, state))
-                        else:  # a final node: no need to visit it
-                            result.update(target.names)
             if node.absent:
                 for path, edge in node.absent.items():
                     if path not in flat:
