@@ -6,8 +6,9 @@ itself as part of the ``lambda`` API (beside the functions service), reaches que
 functions only through the router, and keeps mappings (``lambda.esm``) and stream checkpoints
 (``lambda.esm.checkpoints``) in the store. Sources: SQS queues and Kinesis streams; other
 sources (DynamoDB streams, Kafka, MQ, DocumentDB) are refused with an error naming them.
-One poller runs per queue mapping and one reader per shard (ScalingConfig and
-ParallelizationFactor are recorded but do not add pollers).
+A queue mapping runs ``ScalingConfig.MaximumConcurrency`` pollers (five without it), each
+invoking the function with its own batches, as Lambda's concurrent pollers do; a stream mapping
+runs one reader per shard (ParallelizationFactor is recorded but does not add readers).
 
 https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
 """
@@ -38,6 +39,8 @@ from cloudlet.store import Delete, Op, Put, Store
 log = logging.getLogger(__name__)
 
 NS_MAPPINGS = "lambda.esm"
+#: Concurrent pollers of a queue mapping without ScalingConfig (Lambda starts with five).
+SQS_POLLERS = 5
 
 _UPDATABLE = (
     "BatchSize",
@@ -101,7 +104,7 @@ class EventSourceMappings:
         self.clock = clock
         self.config = config
         self._mappings: dict[str, Mapping] = {}
-        self._pollers: dict[str, asyncio.Task[None]] = {}
+        self._pollers: dict[str, list[asyncio.Task[None]]] = {}
         self._started = False
         router.register_api("lambda", self)
 
@@ -127,16 +130,22 @@ class EventSourceMappings:
             await self._stop_poller(key)
 
     def _start_poller(self, mapping: Mapping) -> None:
+        """Start the mapping's pollers: several for a queue (Lambda polls a queue concurrently)."""
         if not self._started or mapping.uuid in self._pollers:
             return
-        poll = poll_queue if mapping.source == "sqs" else poll_stream
-        task = asyncio.get_running_loop().create_task(poll(self, mapping))
-        self._pollers[mapping.uuid] = task
+        loop = asyncio.get_running_loop()
+        if mapping.source == "sqs":
+            count = int((mapping.config.get("ScalingConfig") or {}).get("MaximumConcurrency") or SQS_POLLERS)
+            tasks = [loop.create_task(poll_queue(self, mapping)) for _ in range(count)]
+        else:
+            tasks = [loop.create_task(poll_stream(self, mapping))]
+        self._pollers[mapping.uuid] = tasks
 
     async def _stop_poller(self, key: str) -> None:
-        task = self._pollers.pop(key, None)
-        if task is not None:
+        tasks = self._pollers.pop(key, [])
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -358,6 +367,9 @@ class EventSourceMappings:
             raise InvalidParameterValue(
                 f"BatchSize must be between 1 and {high} for this event source; got {batch}."
             )
+        concurrency = (config.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        if concurrency is not None and not 2 <= int(concurrency) <= 1000:
+            raise InvalidParameterValue("ScalingConfig MaximumConcurrency must be between 2 and 1000.")
         if not 0 <= window <= 300:
             raise InvalidParameterValue("MaximumBatchingWindowInSeconds must be between 0 and 300.")
         if source == "sqs" and batch > 10 and window < 1:
