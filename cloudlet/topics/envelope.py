@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+#: SNS's API version; the URLs carry it so that an unsigned GET reaches SNS on cloudlet's endpoint.
+API_VERSION = "2010-03-31"
+
 
 @dataclass(frozen=True, slots=True)
 class Notification:
@@ -109,7 +112,9 @@ def confirmation_envelope(
 ) -> dict[str, Any]:
     """``SubscriptionConfirmation`` / ``UnsubscribeConfirmation`` for HTTP(S) endpoints."""
     arn_q, token_q = quote(topic_arn, safe=""), quote(token, safe="")
-    subscribe_url = f"{endpoint}/?Action=ConfirmSubscription&TopicArn={arn_q}&Token={token_q}"
+    subscribe_url = (
+        f"{endpoint}/?Action=ConfirmSubscription&TopicArn={arn_q}&Token={token_q}&Version={API_VERSION}"
+    )
     if kind == "SubscriptionConfirmation":
         text = (
             f"You have chosen to subscribe to the topic {topic_arn}.\n"
@@ -141,4 +146,5 @@ def signing_cert_url(endpoint: str) -> str:
 
 
 def unsubscribe_url(endpoint: str, subscription_arn: str) -> str:
-    return f"{endpoint}/?Action=Unsubscribe&SubscriptionArn={quote(subscription_arn, safe='')}"
+    arn_q = quote(subscription_arn, safe="")
+    return f"{endpoint}/?Action=Unsubscribe&SubscriptionArn={arn_q}&Version={API_VERSION}"
