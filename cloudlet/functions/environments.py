@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from cloudlet.functions.errors import ServiceFailure
-from cloudlet.functions.interpreters import Interpreters
+from cloudlet.functions.interpreters import Interpreters, shared_paths
 from cloudlet.functions.lambda_runtime import bootstrap
 from cloudlet.functions.model import INIT_TIMEOUT, FunctionSpec, lambda_environment, log_stream_name
 
@@ -388,6 +388,7 @@ class Pool:
                 "handler": spec.handler,
                 "task_root": spec.code_dir,
                 "layers": list(_layer_paths(spec.layers)),
+                "shared_paths": shared_paths(self.interpreter),
                 "mode": mode,
                 "memory_mb": spec.memory_mb,
             }

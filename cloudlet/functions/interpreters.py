@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from cloudlet.functions.errors import InvalidRuntime, ServiceFailure
@@ -45,8 +46,10 @@ class Interpreters:
         wanted = runtime[len("python") :]
         exe = shutil.which(runtime)
         chosen = sys.executable
-        if exe is not None and _version_of(exe) == wanted:
-            chosen = exe
+        probed = _probe(exe) if exe is not None else None
+        if probed is not None and probed[0] == wanted:
+            # The interpreter's own path, not a launcher shim (pyenv's need variables functions do not get).
+            chosen = probed[1]
         elif f"{sys.version_info[0]}.{sys.version_info[1]}" != wanted:
             logger.warning(
                 "runtime interpreter not found; using the running interpreter",
@@ -74,10 +77,25 @@ class Interpreters:
         return str(python)
 
 
-def _version_of(exe: str) -> str | None:
+def shared_paths(interpreter: str) -> list[str]:
+    """Where a function on ``interpreter`` finds the running environment's packages.
+
+    A function without requirements.txt sees the running environment (DESIGN.md), as Lambda's
+    runtimes come with the AWS SDK: on another interpreter that means appending this
+    environment's pure-Python site-packages to its path (boto3 and friends import there; a
+    compiled package built for this interpreter is not found by the other one).
+    """
+    if os.path.dirname(os.path.abspath(interpreter)) == os.path.dirname(os.path.abspath(sys.executable)):
+        return []  # the same environment (a venv's python and python3.X sit side by side)
+    paths = sysconfig.get_paths()
+    return [p for p in dict.fromkeys((paths["purelib"], paths["platlib"])) if os.path.isdir(p)]
+
+
+def _probe(exe: str) -> tuple[str, str] | None:
+    """(major.minor, sys.executable) of ``exe``, or None when it does not run."""
     try:
         out = subprocess.run(
-            [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"],
             capture_output=True,
             text=True,
             timeout=20,
@@ -85,7 +103,10 @@ def _version_of(exe: str) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    lines = out.stdout.split("\n")
+    if out.returncode != 0 or len(lines) < 2 or not lines[1].strip():
+        return None
+    return lines[0].strip(), lines[1].strip()
 
 
 def _build_venv(base: str, venv: Path, requirements: Path) -> None:

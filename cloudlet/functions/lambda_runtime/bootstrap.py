@@ -372,7 +372,13 @@ def main() -> None:
     _die_with_parent()
     # The code, then layers, then this runtime's directory, as Lambda orders /var/task, /opt, /var/runtime.
     here = [p for p in sys.path if os.path.abspath(p or ".") != RUNTIME_DIR]
-    sys.path[:] = [settings["task_root"], *settings.get("layers", []), RUNTIME_DIR, *here]
+    sys.path[:] = [
+        settings["task_root"],
+        *settings.get("layers", []),
+        RUNTIME_DIR,
+        *here,
+        *settings.get("shared_paths", []),
+    ]
     sys.modules.setdefault("cloudlet_lambda_bootstrap", sys.modules[__name__])
     os.chdir(settings["task_root"])
     sock = _connect(settings["socket"], settings["env_id"])
