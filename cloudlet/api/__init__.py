@@ -32,7 +32,8 @@ signatures are not accepted), else AWS's errors (``MissingAuthenticationTokenExc
 
 HTTP events for functions (SAM ``Api`` and ``HttpApi`` events) are served on the same port under
 ``/_api/<api-id>/<path>`` (``Gateway`` / ``HttpRoute``), as API Gateway proxy integrations with
-payload format 1.0 or 2.0. ``GET /_cloudlet/health`` lists the running services.
+payload format 1.0 or 2.0; ``Gateway.set_cors`` adds an HTTP API's CORS answers.
+``GET /_cloudlet/health`` lists the running services.
 
 Not served: event-stream operations (Kinesis SubscribeToShard, Lambda
 InvokeWithResponseStream), TLS, HTTP/2.
