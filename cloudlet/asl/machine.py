@@ -220,6 +220,8 @@ class _SyncDriver:
     ):
         self.keep_history = keep_history
         self.events = 0
+        self.stamp_ts = -1.0
+        self.stamp = datetime.fromtimestamp(0, UTC)
         self.resources = resources
         self.info = info
         self.real_time = real_time
@@ -334,13 +336,23 @@ class _SyncDriver:
             if kind is RecordEvent:
                 self.events += 1
                 eid = self.events
-                ts = self.now()
+                # AWS stamps events to the millisecond; events in one millisecond share a datetime
+                ts = round(self.now(), 3)
                 if self.deadline is not None and ts > self.deadline:
                     raise _TimedOut()
                 if self.keep_history:
-                    history.append(
-                        make_event(eid, task.last_id, ts, effect.type, effect.details_key, effect.details)
-                    )
+                    if ts != self.stamp_ts:
+                        self.stamp_ts = ts
+                        self.stamp = datetime.fromtimestamp(ts, UTC)
+                    event = {
+                        "timestamp": self.stamp,
+                        "type": effect.type,
+                        "id": eid,
+                        "previousEventId": task.last_id,
+                    }
+                    if effect.details_key is not None:
+                        event[effect.details_key] = effect.details
+                    history.append(event)
                 task.last_id = eid
                 task.reply = (eid, ts)
                 if task.group is not None and self.ready:
