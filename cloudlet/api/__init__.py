@@ -25,8 +25,8 @@ in each protocol's shape with the modeled code and status, so boto3 raises the m
 exception class (``client.exceptions.QueueDoesNotExist``...).
 
 Authentication is off unless ``ApiConfig(access_keys={"AKID": "secret"})``: then every request
-must carry a valid SigV4 ``Authorization`` header for one of the keys (presigned query-string
-signatures are not accepted), else AWS's errors (``MissingAuthenticationTokenException``,
+must carry a valid SigV4 signature for one of the keys (``Authorization`` header, or a presigned
+URL's query string), else AWS's errors (``MissingAuthenticationTokenException``,
 ``IncompleteSignatureException``, ``UnrecognizedClientException`` / ``InvalidClientTokenId``,
 ``InvalidSignatureException`` / ``SignatureDoesNotMatch``).
 

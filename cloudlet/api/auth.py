@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -63,9 +64,16 @@ def credential_scope(authorization: str | None) -> CredentialScope | None:
 
 
 def verify(request: Request, keys: Mapping[str, str], now: datetime | None = None) -> str:
-    """Check ``request``'s SigV4 signature against ``keys`` (access key -> secret); return the key id."""
+    """Check ``request``'s SigV4 signature against ``keys`` (access key -> secret); return the key id.
+
+    The signature travels in the ``Authorization`` header, or in the query string of a presigned
+    URL (``X-Amz-Signature`` with ``X-Amz-Credential``, ``X-Amz-Date``, ``X-Amz-Expires``).
+    """
     authorization = request.headers.get("authorization")
+    moment = now or datetime.now(UTC)
     if not authorization:
+        if "X-Amz-Signature=" in request.query_string:
+            return _verify_presigned(request, keys, moment)
         raise AuthError(
             "Missing Authentication Token",
             code="MissingAuthenticationTokenException",
@@ -81,24 +89,9 @@ def verify(request: Request, keys: Mapping[str, str], now: datetime | None = Non
             query_code="IncompleteSignature",
             status=400,
         )
-    secret = keys.get(scope.access_key)
-    if secret is None:
-        raise AuthError(
-            "The security token included in the request is invalid.",
-            code="UnrecognizedClientException",
-            query_code="InvalidClientTokenId",
-        )
+    secret = _secret(keys, scope)
     timestamp = request.headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise AuthError(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-            code="IncompleteSignatureException",
-            query_code="IncompleteSignature",
-            status=400,
-        ) from None
-    moment = now or datetime.now(UTC)
+    signed_at = _signed_at(timestamp)
     if abs(moment - signed_at) > MAX_SKEW:
         raise AuthError(
             f"Signature expired: {timestamp} is now earlier than "
@@ -106,18 +99,104 @@ def verify(request: Request, keys: Mapping[str, str], now: datetime | None = Non
             code="InvalidSignatureException",
             query_code="SignatureDoesNotMatch",
         )
-    signed = match["signed"].split(";")
-    headers = {name: request.headers.get(name, "") for name in signed}
+    _check(request, scope, secret, timestamp, match["signed"], match["signature"], request.query_string)
+    return scope.access_key
+
+
+def _verify_presigned(request: Request, keys: Mapping[str, str], moment: datetime) -> str:
+    params = dict(parse_qsl(request.query_string, keep_blank_values=True))
+    missing = [
+        name
+        for name in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders")
+        if name not in params
+    ]
+    if missing or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+        raise AuthError(
+            f"AWS query-string parameters must include {', '.join(missing) or 'X-Amz-Algorithm'}. "
+            "Re-examine the query-string parameters.",
+            code="IncompleteSignatureException",
+            query_code="IncompleteSignature",
+            status=400,
+        )
+    scope = credential_scope(f"Credential={params['X-Amz-Credential']}")
+    if scope is None:
+        raise AuthError(
+            "Credential should be scoped to a valid region.",
+            code="IncompleteSignatureException",
+            query_code="IncompleteSignature",
+            status=400,
+        )
+    secret = _secret(keys, scope)
+    timestamp = params["X-Amz-Date"]
+    signed_at = _signed_at(timestamp)
+    try:
+        expires = int(params.get("X-Amz-Expires", "3600"))
+    except ValueError:
+        expires = -1
+    if moment > signed_at + timedelta(seconds=expires) or moment < signed_at - MAX_SKEW:
+        raise AuthError("Request has expired", code="AccessDeniedException", query_code="AccessDenied")
+    # The signature covers every query parameter but itself, as the client encoded them.
+    query = "&".join(
+        pair for pair in request.query_string.split("&") if not pair.startswith("X-Amz-Signature=")
+    )
+    signed, signature = params["X-Amz-SignedHeaders"], params["X-Amz-Signature"]
+    try:
+        _check(request, scope, secret, timestamp, signed, signature, query)
+    except AuthError:
+        if request.method != "GET" or "Action=" not in query:
+            raise
+        # botocore presigns query-protocol operations with the method they are serialized
+        # with (POST), while the URL is then fetched with GET.
+        _check(request, scope, secret, timestamp, signed, signature, query, method="POST")
+    return scope.access_key
+
+
+def _secret(keys: Mapping[str, str], scope: CredentialScope) -> str:
+    secret = keys.get(scope.access_key)
+    if secret is None:
+        raise AuthError(
+            "The security token included in the request is invalid.",
+            code="UnrecognizedClientException",
+            query_code="InvalidClientTokenId",
+        )
+    return secret
+
+
+def _signed_at(timestamp: str) -> datetime:
+    try:
+        return datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise AuthError(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+            code="IncompleteSignatureException",
+            query_code="IncompleteSignature",
+            status=400,
+        ) from None
+
+
+def _check(
+    request: Request,
+    scope: CredentialScope,
+    secret: str,
+    timestamp: str,
+    signed_headers: str,
+    signature: str,
+    query_string: str,
+    *,
+    method: str | None = None,
+) -> None:
+    """Recompute the signature with botocore's signer and compare."""
+    headers = {name: request.headers.get(name, "") for name in signed_headers.split(";")}
     host = request.headers.get("host", "localhost")
     url = f"http://{host}{request.path}"
-    if request.query_string:
-        url += f"?{request.query_string}"
-    aws_request = AWSRequest(method=request.method, url=url, headers=headers, data=request.body)
+    if query_string:
+        url += f"?{query_string}"
+    aws_request = AWSRequest(method=method or request.method, url=url, headers=headers, data=request.body)
     aws_request.context["timestamp"] = timestamp
     signer = SigV4Auth(Credentials(scope.access_key, secret), scope.service, scope.region)
     canonical = signer.canonical_request(aws_request)
     expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
-    if not hmac.compare_digest(expected, match["signature"]):
+    if not hmac.compare_digest(expected, signature):
         raise AuthError(
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. "
@@ -125,4 +204,3 @@ def verify(request: Request, keys: Mapping[str, str], now: datetime | None = Non
             code="InvalidSignatureException",
             query_code="SignatureDoesNotMatch",
         )
-    return scope.access_key

@@ -131,6 +131,9 @@ class Dispatcher:
     def route(self, request: Request) -> Call:
         """Find the service, operation and protocol of ``request``; raise when there is none."""
         scope = auth.credential_scope(request.headers.get("authorization"))
+        if scope is None and "X-Amz-Credential=" in request.query_string:
+            presigned = dict(request.query_params()).get("X-Amz-Credential", "")
+            scope = auth.credential_scope(f"Credential={presigned}")
         target = request.headers.get("x-amz-target")
         if target:
             prefix, _, name = target.rpartition(".")

@@ -93,3 +93,35 @@ def test_auth_is_off_by_default(app: App) -> None:
     sqs = app.client("sqs", config=Config(signature_version=UNSIGNED))
     sqs.create_queue(QueueName="anonymous")
     assert "anonymous" in app.fakes["sqs"].queues
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+def test_presigned_urls(secured: App) -> None:
+    import time
+
+    sns = secured.client("sns", aws_access_key_id="AKIDCLOUDLET", aws_secret_access_key="s3cret")
+    sns.create_topic(Name="presigned")
+    url = sns.generate_presigned_url("list_topics", ExpiresIn=60)
+    status, body = _get(url)
+    assert status == 200
+    assert ":presigned</TopicArn>" in body
+    status, body = _get(url.replace("Action=ListTopics", "Action=ListSubscriptions"))
+    assert status == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in body
+    wrong = secured.client("sns", aws_access_key_id="AKIDCLOUDLET", aws_secret_access_key="nope")
+    status, body = _get(wrong.generate_presigned_url("list_topics", ExpiresIn=60))
+    assert "<Code>SignatureDoesNotMatch</Code>" in body
+    expiring = sns.generate_presigned_url("list_topics", ExpiresIn=1)
+    time.sleep(2.1)
+    status, body = _get(expiring)
+    assert status == 403
+    assert "<Code>AccessDenied</Code>" in body
+    assert "Request has expired" in body
