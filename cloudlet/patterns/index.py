@@ -322,7 +322,7 @@ class _FieldIndex:
         self.kinds = tuple(kinds)
 
     def match(self, value: Any) -> list[_Node]:
-        """The edges whose step some matcher of accepts ``value`` (may repeat an edge)."""
+        """The target nodes of the steps that accept ``value`` (one may repeat)."""
         out: list[_Node] = []
         t = type(value)
         for kind in self.kinds:
