@@ -228,6 +228,11 @@ class Dispatcher:
         shape = call.operation.input_shape
         if shape is not None:
             missing = [name for name in shape.required_members if kwargs.get(name) is None]
+            if missing and call.service.query_compatible:
+                # Services that began on the query protocol (SQS) name the first missing one.
+                raise CloudletError(
+                    f"The request must contain the parameter {missing[0]}.", code="MissingParameter"
+                )
             if missing:
                 raise ValidationError(
                     f"{len(missing)} validation error{'s' if len(missing) > 1 else ''} detected: "

@@ -122,12 +122,22 @@ def test_service_not_running_is_unknown_operation(app: App) -> None:
 
 
 def test_missing_required_member_is_a_validation_error(app: App) -> None:
+    sfn = app.client("stepfunctions", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as caught:
+        sfn.start_execution(input="{}")
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == (
+        "1 validation error detected: Value null at 'stateMachineArn' failed to satisfy constraint: "
+        "Member must not be null"
+    )
+    # SQS keeps the query protocol's wording.
     sqs = app.client("sqs", config=Config(parameter_validation=False))
     with pytest.raises(ClientError) as caught:
         sqs.send_message(QueueUrl=f"{app.url}/000000000000/orders")
     error = caught.value.response["Error"]
-    assert error["Code"] == "ValidationException"
-    assert "'messageBody' failed to satisfy constraint: Member must not be null" in error["Message"]
+    assert error["Code"] == "MissingParameter"
+    assert error["Message"] == "The request must contain the parameter MessageBody."
 
 
 def test_malformed_json_body_is_a_serialization_error(app: App) -> None:
