@@ -90,6 +90,7 @@ def _query_client(session: boto3.Session, app: App) -> object:
         config=Config(retries={"max_attempts": 1}),
     )
     assert client.meta.service_model.protocol == "query"
+    app.clients.append(client)  # closed with the app
     return client
 
 
