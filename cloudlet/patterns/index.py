@@ -50,7 +50,19 @@ from cloudlet.patterns.pattern import EventPattern
 from cloudlet.patterns.values import CODE_BITS, exact_key, number_code, parse_ip, wildcard_literal_ends
 
 _Kind = Callable[[Any, type, list["_Node"]], None]
-_PlanEntry = tuple[str, "dict[Any, list[_Node]] | None", tuple[_Kind, ...]]
+#: (path, exact table when exact values are all, prefix table and its key lengths when
+#: prefixes are all, per-kind lookups otherwise)
+_PlanEntry = tuple[
+    str, "dict[Any, list[_Node]] | None", "dict[str, list[_Node]] | None", tuple[int, ...], tuple[_Kind, ...]
+]
+
+
+def _plan_entry(path: str, fi: _FieldIndex) -> _PlanEntry:
+    if not fi.others:
+        return (path, fi.exact, None, (), ())
+    if fi.kinds == (fi._match_prefix,):
+        return (path, None, fi.prefix, fi.prefix_lens.sorted, ())
+    return (path, None, None, (), fi.kinds)
 
 
 class _Node:
@@ -75,9 +87,7 @@ class _Node:
         self.result = tuple(self.names)
 
     def make_plan(self) -> tuple[_PlanEntry, ...]:
-        self.plan = tuple(
-            (path, None if fi.others else fi.exact, fi.kinds) for path, fi in self.fields.items()
-        )
+        self.plan = tuple(_plan_entry(path, fi) for path, fi in self.fields.items())
         return self.plan
 
 
@@ -602,12 +612,8 @@ class PatternIndex:
                 plan = node.make_plan()
             if len(plan) > n_flat:  # more fields here than the event has: look up the event's
                 fields = node.fields
-                plan = tuple(
-                    (path, None if fi.others else fi.exact, fi.kinds)
-                    for path in flat
-                    if (fi := fields.get(path)) is not None
-                )
-            for path, exact, kinds in plan:
+                plan = tuple(_plan_entry(path, fi) for path in flat if (fi := fields.get(path)) is not None)
+            for path, exact, prefixes, sizes, kinds in plan:
                 leaves = flat_get(path)
                 if leaves is None:
                     continue
@@ -615,6 +621,19 @@ class PatternIndex:
                     if exact is not None:  # exact values only: one dict lookup
                         edges = exact.get(value if type(value) is str else exact_key(value))
                         if edges is None:
+                            continue
+                    elif prefixes is not None:  # prefixes only: one lookup per registered length
+                        if type(value) is not str:
+                            continue
+                        edges = []
+                        n = len(value)
+                        for size in sizes:
+                            if size > n:
+                                break
+                            found = prefixes.get(value[:size])
+                            if found:
+                                edges += found
+                        if not edges:
                             continue
                     else:
                         edges = []
