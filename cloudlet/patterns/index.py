@@ -51,18 +51,25 @@ from cloudlet.patterns.values import CODE_BITS, exact_key, number_code, parse_ip
 
 _Kind = Callable[[Any, type, list["_Node"]], None]
 #: (path, exact table when exact values are all, prefix table and its key lengths when
-#: prefixes are all, per-kind lookups otherwise)
+#: prefixes are all, the targets when ``exists: true`` is all, per-kind lookups otherwise)
 _PlanEntry = tuple[
-    str, "dict[Any, list[_Node]] | None", "dict[str, list[_Node]] | None", tuple[int, ...], tuple[_Kind, ...]
+    str,
+    "dict[Any, list[_Node]] | None",
+    "dict[str, list[_Node]] | None",
+    tuple[int, ...],
+    "list[_Node] | None",
+    tuple[_Kind, ...],
 ]
 
 
 def _plan_entry(path: str, fi: _FieldIndex) -> _PlanEntry:
     if not fi.others:
-        return (path, fi.exact, None, (), ())
+        return (path, fi.exact, None, (), None, ())
     if fi.kinds == (fi._match_prefix,):
-        return (path, None, fi.prefix, fi.prefix_lens.sorted, ())
-    return (path, None, None, (), fi.kinds)
+        return (path, None, fi.prefix, fi.prefix_lens.sorted, None, ())
+    if fi.kinds == (fi._match_exists,):
+        return (path, None, None, (), fi.exists, ())
+    return (path, None, None, (), None, fi.kinds)
 
 
 class _Node:
@@ -613,7 +620,7 @@ class PatternIndex:
             if len(plan) > n_flat:  # more fields here than the event has: look up the event's
                 fields = node.fields
                 plan = tuple(_plan_entry(path, fi) for path in flat if (fi := fields.get(path)) is not None)
-            for path, exact, prefixes, sizes, kinds in plan:
+            for path, exact, prefixes, sizes, every, kinds in plan:
                 leaves = flat_get(path)
                 if leaves is None:
                     continue
@@ -635,11 +642,18 @@ class PatternIndex:
                                 edges += found
                         if not edges:
                             continue
+                        if len(edges) > 1:
+                            edges = list(dict.fromkeys(edges))
+                    elif every is not None:  # exists: true only: every leaf
+                        edges = every
                     else:
                         edges = []
                         t = type(value)
-                        for kind in kinds:
-                            kind(value, t, edges)
+                        if len(kinds) == 1:
+                            kinds[0](value, t, edges)
+                        else:
+                            for kind in kinds:
+                                kind(value, t, edges)
                         if not edges:
                             continue
                         if len(edges) > 1:
