@@ -13,7 +13,7 @@ as ``$name``, and AWS's extra functions:
 - ``$hash(value, algorithm)`` (MD5, SHA-1, SHA-256, SHA-384, SHA-512),
 - ``$random([seed])`` (a float in [0, 1), reproducible with a seed),
 - ``$uuid()``, ``$parse(jsonString)``;
-- ``$eval`` is not available (as on AWS).
+- ``$eval`` is not bound (as on AWS: calling it fails with T1006).
 
 ``$uuid`` and unseeded ``$random`` draw from the evaluation context's entropy, so a durable
 replay reproduces them. The library keeps JSON ``null`` distinct from "undefined" (no value);
@@ -57,6 +57,14 @@ def is_jsonata_template(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
+class _FunctionError(Exception):
+    """An error raised by one of AWS's functions: a message without a JSONata code."""
+
+
+def _function_error(message: str) -> _FunctionError:
+    return _FunctionError(message)
+
+
 def _query_error(cause: str) -> ExecutionError:
     return ExecutionError(_ERROR, cause)
 
@@ -66,18 +74,18 @@ def _query_error(cause: str) -> ExecutionError:
 
 def _integer(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
-        raise _query_error(f"The {name} argument must be an integer, but was: {to_json(_plain(value))}")
+        raise _function_error(f"The {name} argument must be an integer, but was: {to_json(_plain(value))}")
     return int(value)
 
 
 def _partition(array: Any, size: Any) -> list[Any]:
     if not isinstance(array, list):
-        raise _query_error(
+        raise _function_error(
             f"$partition expects an array as its first argument, but was: {to_json(_plain(array))}"
         )
     n = _integer("$partition chunk size", size)
     if n <= 0:
-        raise _query_error(f"$partition chunk size must be greater than 0, but was: {n}")
+        raise _function_error(f"$partition chunk size must be greater than 0, but was: {n}")
     items = list(array)
     return [items[i : i + n] for i in range(0, len(items), n)]
 
@@ -85,10 +93,10 @@ def _partition(array: Any, size: Any) -> list[Any]:
 def _range(start: Any, end: Any, step: Any) -> list[int]:
     a, b, s = _integer("$range start", start), _integer("$range end", end), _integer("$range step", step)
     if s == 0:
-        raise _query_error("$range step must not be 0")
+        raise _function_error("$range step must not be 0")
     values = list(range(a, b + (1 if s > 0 else -1), s))
     if len(values) > 1000:
-        raise _query_error(f"$range cannot produce more than 1000 items, but would produce {len(values)}")
+        raise _function_error(f"$range cannot produce more than 1000 items, but would produce {len(values)}")
     return values
 
 
@@ -97,7 +105,7 @@ _HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha38
 
 def _hash(value: Any, algorithm: Any = "SHA-256") -> str:
     if algorithm not in _HASHES:
-        raise _query_error(
+        raise _function_error(
             f"$hash algorithm '{_plain(algorithm)}' is not supported; "
             "supported algorithms are MD5, SHA-1, SHA-256, SHA-384, SHA-512"
         )
@@ -107,17 +115,12 @@ def _hash(value: Any, algorithm: Any = "SHA-256") -> str:
 
 def _parse(text: Any) -> Any:
     if not isinstance(text, str):
-        raise _query_error(f"$parse expects a string, but was: {to_json(_plain(text))}")
+        raise _function_error(f"$parse expects a string, but was: {to_json(_plain(text))}")
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise _query_error(f"$parse could not parse the string as JSON: {text}") from None
+        raise _function_error(f"$parse could not parse the string as JSON: {text}") from None
     return _NULL if value is None else value
-
-
-def _eval(*args: Any) -> Any:
-    # Step Functions implements JSONata 2.0.6 without $eval; $parse replaces it
-    raise _query_error("The JSONata function $eval is not supported by Step Functions; use $parse instead.")
 
 
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?")
@@ -148,7 +151,9 @@ class _Standard:
 
 _STATIC_FUNCTIONS: dict[str, Any] = {
     "number": Jsonata.function("number", "<(nsb)-:n>", _Standard, "number"),
-    "eval": Jsonata.JLambda(_eval),
+    # Step Functions implements JSONata 2.0.6 without $eval ($parse replaces it): calling it
+    # fails as a call of an unbound name does (T1006), as measured on AWS
+    "eval": None,
     "partition": Jsonata.JLambda(_partition),
     "range": Jsonata.JLambda(_range),
     "hash": Jsonata.JLambda(_hash),
@@ -166,7 +171,7 @@ def _entropy_functions(ctx: EvalContext) -> dict[str, Any]:
         if seed is None or seed is _NULL:
             return entropy.random()
         if isinstance(seed, bool) or not isinstance(seed, int | float):
-            raise _query_error(f"The $random seed must be a number, but was: {to_json(_plain(seed))}")
+            raise _function_error(f"The $random seed must be a number, but was: {to_json(_plain(seed))}")
         return JavaRandom(int(seed)).next_double()
 
     functions = {"uuid": Jsonata.JLambda(uuid), "random": Jsonata.JLambda(random)}
@@ -198,6 +203,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: jsonata-js's names for array subtypes in T0412 ("must be an array of "numbers"").
+_ARRAY_TYPES = {
+    "a": "arrays",
+    "b": "booleans",
+    "f": "functions",
+    "n": "numbers",
+    "o": "objects",
+    "s": "strings",
+}
 _PLACEHOLDER = re.compile(r"\{\{\{\w+\}\}\}|\{\{\w+\}\}")
 
 
@@ -210,7 +224,12 @@ def js_message(exc: JException) -> str:
     template = JException.error_codes.get(exc.error)
     if template is None or template == "{{{message}}}":
         return str(exc)
-    args = iter((exc.current, exc.expected, exc.extra))
+    # the Python port's table says "Object" wherever jsonata-js says "function"
+    template = re.sub(r"\bObject\b", "function", template)
+    extra = exc.extra
+    if exc.error == "T0412" and isinstance(extra, str):
+        extra = _ARRAY_TYPES.get(extra, extra)
+    args = iter((exc.current, exc.expected, extra))
 
     def fill(m: re.Match[str]) -> str:
         value = next(args, None)
@@ -304,6 +323,11 @@ class _Expression:
             result = self.query.evaluate(None, env.bindings())
         except ExecutionError:
             raise
+        except _FunctionError as exc:
+            raise _query_error(
+                f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
+                f"threw an error during evaluation: {exc}"
+            ) from None
         except JException as exc:
             raise _query_error(
                 f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
@@ -315,9 +339,10 @@ class _Expression:
                 "threw an error during evaluation. Stack overflow"
             ) from None
         except Exception as exc:  # the library raises plain Python errors for some bad inputs
+            # AWS separates a message without a JSONata code with ": " rather than ". "
             raise _query_error(
                 f"The JSONata expression '{self.source}' specified for the field '{self.field}' "
-                f"threw an error during evaluation. {exc}"
+                f"threw an error during evaluation: {exc}"
             ) from None
         if result is None or isinstance(result, Jsonata.JLambda | Jsonata.JFunction):
             raise _query_error(
