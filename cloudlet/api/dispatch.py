@@ -240,7 +240,9 @@ class Dispatcher:
                         f"Value null at '{_lower_first(name)}' failed to satisfy constraint: "
                         "Member must not be null"
                         for name in missing
-                    )
+                    ),
+                    # The query services' request framework names this failure ValidationError.
+                    code="ValidationError" if call.protocol == "query" else None,
                 )
         return kwargs
 

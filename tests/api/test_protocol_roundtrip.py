@@ -234,3 +234,45 @@ def test_responses_parse_back_to_their_results(service: str, legacy_query: bool,
                 expected.pop(name, None)
                 parsed.pop(name, None)
     assert _normalize(parsed) == expected
+
+
+ERROR_CASES = [
+    ("sqs", False),
+    ("states", False),
+    ("events", False),
+    ("kinesis", False),
+    ("logs", False),
+    ("sns", False),
+    ("lambda", False),
+]
+
+
+@pytest.mark.parametrize(("service", "legacy_query"), ERROR_CASES, ids=[s for s, _ in ERROR_CASES])
+def test_every_modeled_error_reaches_boto3_as_its_exception_class(service: str, legacy_query: bool) -> None:
+    import boto3
+
+    from cloudlet.errors import CloudletError
+
+    api = service_api(service)
+    assert api is not None
+    client = boto3.client(
+        api.model.service_name,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://localhost:4566",
+    )
+    protocol = api.model.metadata["protocol"]
+    serialize_error = {"json": awsjson, "query": query, "rest-json": restjson}[protocol].serialize_error
+    parser = create_parser(protocol)
+    for shape in api.model.error_shapes:
+        response = serialize_error(api, CloudletError("it failed", code=shape.name), "req-1")
+        parsed = parser.parse(_response_dict(response), None)
+        error = parsed["Error"]
+        # botocore's SQS handler maps a query-compatible error to its shape name this way.
+        code = error.get("QueryErrorCode") or error["Code"]
+        assert client.exceptions.from_code(code).__name__ == shape.name, (shape.name, code)
+        assert error["Message"] == "it failed"
+        status = shape.metadata.get("error", {}).get("httpStatusCode")
+        assert response.status == (status or 400)
+    client.close()

@@ -206,9 +206,6 @@ def serialize_error(service: ServiceApi, error: CloudletError, request_id: str) 
     """``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``."""
     modeled = service.error(error.code)
     code = modeled.code if modeled is not None else error.code
-    if code == "ValidationException":
-        # The query services' framework names a request that fails the model's constraints so.
-        code = "ValidationError"
     status = (modeled.status if modeled is not None and modeled.status else None) or error.status
     fault = "Receiver" if status >= 500 or (modeled is not None and not modeled.sender_fault) else "Sender"
     body = (
