@@ -18,7 +18,8 @@ Modules, one idea each:
 
 * `values`: what a value is to a matcher (typed exact keys, numbers as order-preserving
   integer codes within ±5e9 at 6 decimals, wildcard syntax, IP addresses).
-* `jsontext`: pattern JSON with repeated keys kept (both apply) and the parser's messages.
+* `jsontext`: pattern JSON with repeated keys kept (validated; the last applies) and the
+  JSON parser's messages.
 * `compiler`: validation in AWS's words and compilation into `model` branches; a `Dialect`
   selects operators, nesting and the error type, so other pattern languages reuse it.
 * `model`: immutable matchers and steps; each matcher's ``test`` is the reference semantics.
