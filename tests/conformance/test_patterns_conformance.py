@@ -22,6 +22,7 @@ CONFORMANCE = REPO_ROOT.parent / "shared" / "conformance"
 FLOORS = Path(__file__).with_name("floors.json")
 
 
+@pytest.mark.integration  # starts the shared runner as a subprocess (about 2 s)
 @pytest.mark.timeout(120)
 def test_pattern_conformance_cases_stay_above_floor() -> None:
     if not (CONFORMANCE / "run_patterns.py").exists():
