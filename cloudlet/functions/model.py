@@ -132,6 +132,8 @@ def lambda_environment(spec: FunctionSpec, log_stream: str, runtime_dir: str) ->
     }
     if spec.endpoint_url:
         env["AWS_ENDPOINT_URL"] = spec.endpoint_url
+        # Operations with a host prefix (states:StartSyncExecution -> sync-HOST) must reach the endpoint.
+        env["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
     env.update(dict(spec.variables))
     return env
 

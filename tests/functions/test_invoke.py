@@ -72,6 +72,7 @@ def test_context_and_environment_variables(run_service):
         assert env["LAMBDA_RUNTIME_DIR"].endswith("lambda_runtime")
         assert env["TZ"] == ":UTC"
         assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+        assert env["AWS_DISABLE_HOST_PREFIX_INJECTION"] == "true"
         assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
         assert env["MY_VAR"] == "v"
         assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
