@@ -84,6 +84,8 @@ class Events:
         self.scheduler = RuleScheduler(store, clock, self._fire_schedule)
         self.archives = Archives(self)
         router.register_api("events", self)
+        # Archive and replay operations are methods of Archives (cloudlet/events/archives.py).
+        router.register_api("events", self.archives)
         router.register_owner("events", "event-bus", self.deliver)
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -652,110 +654,6 @@ class Events:
             deliveries.append(doc)
         await self._commit(ops, deliveries)
         log.info("schedule fired", extra={"action": "fire", "rule": current.arn, "targets": len(deliveries)})
-
-    # -- archives and replays (implemented in archives.py) ----------------------------------------
-    async def create_archive(
-        self,
-        *,
-        ArchiveName: str,
-        EventSourceArn: str,
-        Description: str | None = None,
-        EventPattern: Any = None,
-        RetentionDays: int | None = None,
-        KmsKeyIdentifier: str | None = None,
-    ) -> dict[str, Any]:
-        """CreateArchive: archive the events of a bus (those matching EventPattern, if given)."""
-        return await self.archives.create_archive(
-            ArchiveName=ArchiveName,
-            EventSourceArn=EventSourceArn,
-            Description=Description,
-            EventPattern=EventPattern,
-            RetentionDays=RetentionDays,
-            KmsKeyIdentifier=KmsKeyIdentifier,
-        )
-
-    async def describe_archive(self, *, ArchiveName: str) -> dict[str, Any]:
-        return await self.archives.describe_archive(ArchiveName=ArchiveName)
-
-    async def list_archives(
-        self,
-        *,
-        NamePrefix: str | None = None,
-        EventSourceArn: str | None = None,
-        State: str | None = None,
-        NextToken: str | None = None,
-        Limit: int | None = None,
-    ) -> dict[str, Any]:
-        return await self.archives.list_archives(
-            NamePrefix=NamePrefix,
-            EventSourceArn=EventSourceArn,
-            State=State,
-            NextToken=NextToken,
-            Limit=Limit,
-        )
-
-    async def update_archive(
-        self,
-        *,
-        ArchiveName: str,
-        Description: str | None = None,
-        EventPattern: Any = None,
-        RetentionDays: int | None = None,
-        KmsKeyIdentifier: str | None = None,
-    ) -> dict[str, Any]:
-        return await self.archives.update_archive(
-            ArchiveName=ArchiveName,
-            Description=Description,
-            EventPattern=EventPattern,
-            RetentionDays=RetentionDays,
-            KmsKeyIdentifier=KmsKeyIdentifier,
-        )
-
-    async def delete_archive(self, *, ArchiveName: str) -> dict[str, Any]:
-        return await self.archives.delete_archive(ArchiveName=ArchiveName)
-
-    async def start_replay(
-        self,
-        *,
-        ReplayName: str,
-        EventSourceArn: str,
-        EventStartTime: Any,
-        EventEndTime: Any,
-        Destination: Mapping[str, Any],
-        Description: str | None = None,
-    ) -> dict[str, Any]:
-        """StartReplay: send archived events of a time window back to the bus's rules."""
-        return await self.archives.start_replay(
-            ReplayName=ReplayName,
-            EventSourceArn=EventSourceArn,
-            EventStartTime=EventStartTime,
-            EventEndTime=EventEndTime,
-            Destination=Destination,
-            Description=Description,
-        )
-
-    async def describe_replay(self, *, ReplayName: str) -> dict[str, Any]:
-        return await self.archives.describe_replay(ReplayName=ReplayName)
-
-    async def list_replays(
-        self,
-        *,
-        NamePrefix: str | None = None,
-        State: str | None = None,
-        EventSourceArn: str | None = None,
-        NextToken: str | None = None,
-        Limit: int | None = None,
-    ) -> dict[str, Any]:
-        return await self.archives.list_replays(
-            NamePrefix=NamePrefix,
-            State=State,
-            EventSourceArn=EventSourceArn,
-            NextToken=NextToken,
-            Limit=Limit,
-        )
-
-    async def cancel_replay(self, *, ReplayName: str) -> dict[str, Any]:
-        return await self.archives.cancel_replay(ReplayName=ReplayName)
 
     # -- used by archives -----------------------------------------------------------------------
     def bus_exists(self, name: str) -> bool:

@@ -8,8 +8,6 @@ from typing import Any
 import botocore.session
 from botocore.validate import ParamValidator
 
-from cloudlet.router import operation_method_name
-
 from .conftest import ACCOUNT, REGION, START, Env
 
 MODEL = botocore.session.get_session().get_service_model("events")
@@ -20,7 +18,7 @@ async def _call(env: Env, operation: str, **params: Any) -> dict[str, Any]:
     op = MODEL.operation_model(operation)
     report = ParamValidator().validate(params, op.input_shape)
     assert not report.has_errors(), report.generate_report()
-    result = await getattr(env.events, operation_method_name(operation))(**params)
+    result = await env.router.call("events", operation, params)
     if op.output_shape is not None:
         report = ParamValidator().validate(result, op.output_shape)
         assert not report.has_errors(), f"{operation}: {report.generate_report()}"
