@@ -526,6 +526,21 @@ _TOPIC_ATTRIBUTES = (
 )
 
 
+async def _subscribe_inline(d: Deployer, arn: str, r: Resource) -> list[str]:
+    """The topic's inline ``Subscription`` list, subscribed; returns the subscription ARNs."""
+    subscriptions = []
+    for sub in r.properties.get("Subscription") or []:
+        params = {
+            "TopicArn": arn,
+            "Protocol": sub["Protocol"],
+            "Endpoint": sub["Endpoint"],
+            "ReturnSubscriptionArn": True,
+        }
+        created = await d._call("sns", "Subscribe", params)
+        subscriptions.append(created["SubscriptionArn"])
+    return subscriptions
+
+
 async def _create_topic(d: Deployer, r: Resource) -> Record:
     attributes = {k: _attribute_text(v) for k, v in _pick(r.properties, _TOPIC_ATTRIBUTES).items()}
     params: dict[str, Any] = {"Name": r.name, "Attributes": attributes}
@@ -534,19 +549,7 @@ async def _create_topic(d: Deployer, r: Resource) -> Record:
         params["Tags"] = tags
     response = await d._call("sns", "CreateTopic", params)
     arn = response["TopicArn"]
-    subscriptions = []
-    for sub in r.properties.get("Subscription") or []:
-        created = await d._call(
-            "sns",
-            "Subscribe",
-            {
-                "TopicArn": arn,
-                "Protocol": sub["Protocol"],
-                "Endpoint": sub["Endpoint"],
-                "ReturnSubscriptionArn": True,
-            },
-        )
-        subscriptions.append(created["SubscriptionArn"])
+    subscriptions = await _subscribe_inline(d, arn, r)
     return {"TopicArn": arn, "Subscriptions": subscriptions}
 
 
@@ -564,19 +567,7 @@ async def _update_topic(d: Deployer, old: Record, r: Resource) -> Record:
             )
     for sub_arn in old["physical"].get("Subscriptions", []):
         await _ignore_missing(d._call("sns", "Unsubscribe", {"SubscriptionArn": sub_arn}))
-    subscriptions = []
-    for sub in r.properties.get("Subscription") or []:
-        created = await d._call(
-            "sns",
-            "Subscribe",
-            {
-                "TopicArn": arn,
-                "Protocol": sub["Protocol"],
-                "Endpoint": sub["Endpoint"],
-                "ReturnSubscriptionArn": True,
-            },
-        )
-        subscriptions.append(created["SubscriptionArn"])
+    subscriptions = await _subscribe_inline(d, arn, r)
     return {"TopicArn": arn, "Subscriptions": subscriptions}
 
 
