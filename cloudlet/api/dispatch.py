@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-import uuid
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +69,7 @@ class Dispatcher:
         self.router = router
         self.config = config or ApiConfig()
         self._accepted: dict[Any, frozenset[str] | None] = {}
+        self._method_names: dict[str, str] = {}  # operation -> boto3's method name
 
     # -- service catalog (follows the router: services may register after the server starts) --
     def _services(self) -> list[ServiceApi]:
@@ -88,7 +89,7 @@ class Dispatcher:
     # -- entry point ----------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
         """Answer one AWS API request."""
-        request_id = str(uuid.uuid4())
+        request_id = _request_id()
         try:
             call = self.route(request)
         except CloudletError as error:
@@ -130,17 +131,17 @@ class Dispatcher:
     # -- routing --------------------------------------------------------------------------
     def route(self, request: Request) -> Call:
         """Find the service, operation and protocol of ``request``; raise when there is none."""
-        scope = auth.credential_scope(request.headers.get("authorization"))
-        if scope is None and "X-Amz-Credential=" in request.query_string:
-            presigned = dict(request.query_params()).get("X-Amz-Credential", "")
-            scope = auth.credential_scope(f"Credential={presigned}")
         target = request.headers.get("x-amz-target")
-        if target:
+        if target:  # json protocol: the target alone names the service and the operation
             prefix, _, name = target.rpartition(".")
             service = self._by_target_prefix(prefix)
             if service is None:
                 raise UnknownOperation(f"Unknown target prefix '{prefix}': no such service runs in cloudlet")
             return Call(service, self._operation(service, name, query=False), "json", {})
+        scope = auth.credential_scope(request.headers.get("authorization"))
+        if scope is None and "X-Amz-Credential=" in request.query_string:
+            presigned = dict(request.query_params()).get("X-Amz-Credential", "")
+            scope = auth.credential_scope(f"Credential={presigned}")
         content_type = request.headers.get("content-type", "")
         if "x-www-form-urlencoded" in content_type or "Action=" in request.query_string:
             params = query.form_params(request)
@@ -263,7 +264,11 @@ class Dispatcher:
     def _method(self, call: Call) -> tuple[Callable[..., Any], frozenset[str] | None]:
         """The service method of the call's operation and the keyword names it accepts (None: any)."""
         api = self.router.services.get(call.service.name)
-        method = getattr(api, operation_method_name(call.operation.name), None)
+        operation = call.operation.name
+        name = self._method_names.get(operation)
+        if name is None:
+            name = self._method_names[operation] = operation_method_name(operation)
+        method = getattr(api, name, None)
         if method is None or not callable(method):
             raise NotImplementedOperation(
                 f"cloudlet does not implement {call.service.name}:{call.operation.name} yet"
@@ -314,6 +319,15 @@ class _QueryError(CloudletError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message, code=code)
+
+
+def _request_id() -> str:
+    """A random (version 4) UUID as text: what ``str(uuid.uuid4())`` gives, at a third of its cost."""
+    h = bytearray(os.urandom(16))
+    h[6] = (h[6] & 0x0F) | 0x40
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def _looks_like_queue_path(path: str) -> bool:
