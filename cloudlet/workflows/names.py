@@ -5,6 +5,7 @@ https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMa
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -44,6 +45,11 @@ def parse_states_arn(arn: str, *, expect: tuple[str, ...]) -> StatesArn:
     """Parse a Step Functions ARN whose resource type is one of ``expect``, or ``InvalidArn``."""
     if not isinstance(arn, str) or not arn.startswith("arn:"):
         raise InvalidArn(f"Invalid ARN prefix: {arn}")
+    return _parse(arn, expect)
+
+
+@functools.lru_cache(maxsize=4096)  # every API call parses its ARN, mostly the same few machines'
+def _parse(arn: str, expect: tuple[str, ...]) -> StatesArn:
     fields = arn.split(":")
     if len(fields) < 7 or fields[2] != "states" or not all(fields[6:]):
         raise InvalidArn(f"Invalid ARN format: {arn}")

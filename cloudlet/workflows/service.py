@@ -64,6 +64,7 @@ from cloudlet.workflows.tokens import decode_page_token, decode_task_token, enco
 log = logging.getLogger(__name__)
 
 _MAX_INPUT = 256 * 1024
+_UNDECODED: Any = object()  # _launch: the input is still text
 _MAX_TAGS = 50
 _EXPRESS_KEPT = 1000  # finished Express executions kept in memory for Describe/GetExecutionHistory
 _REDRIVE_DAYS = 14
@@ -329,9 +330,9 @@ class Workflows:
         traceHeader: str | None = None,
     ) -> dict[str, Any]:
         machine = self._machine(stateMachineArn)
-        record = self._new_execution(machine, name, input, traceHeader)
+        record, value = self._new_execution(machine, name, input, traceHeader)
         if machine.type == EXPRESS:
-            self._launch(record)
+            self._launch(record, value=value)
             return {"executionArn": record.arn, "startDate": to_datetime(record.start_date)}
         existing = self._executions.get(record.arn)
         if existing is not None:
@@ -344,7 +345,7 @@ class Workflows:
         except BaseException:
             self._executions.pop(record.arn, None)
             raise
-        self._launch(record)
+        self._launch(record, value=value)
         log.info("execution started", extra={"action": "start_execution", "execution": record.arn})
         return {"executionArn": record.arn, "startDate": to_datetime(record.start_date)}
 
@@ -360,8 +361,8 @@ class Workflows:
         machine = self._machine(stateMachineArn)
         if machine.type != EXPRESS:
             raise StateMachineTypeNotSupported()
-        record = self._new_execution(machine, name, input, traceHeader)
-        run = self._launch(record, background=False)
+        record, value = self._new_execution(machine, name, input, traceHeader)
+        run = self._launch(record, background=False, value=value)
         await self._drive(run)  # in the caller's task: no scheduling round trips
         final = run.record
         out: dict[str, Any] = {
@@ -639,7 +640,8 @@ class Workflows:
 
     def _new_execution(
         self, machine: StateMachineRecord, name: str | None, input: str | None, trace_header: str | None
-    ) -> ExecutionRecord:
+    ) -> tuple[ExecutionRecord, Any]:
+        """A new execution's record and its decoded input (checked as StartExecution does)."""
         exec_name = check_name(name) if name is not None else str(uuid.uuid4())
         text = "{}" if input is None else input
         if len(text.encode()) > _MAX_INPUT:
@@ -647,14 +649,14 @@ class Workflows:
                 f"Input size exceeds the maximum number of bytes service limit ({_MAX_INPUT})"
             )
         try:
-            orjson.loads(text)
+            value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise InvalidExecutionInput(f"Invalid State Machine Execution Input: {exc}") from None
         express = machine.type == EXPRESS
         arn = execution_arn(machine.arn, exec_name, express=express)
         if express:
             arn = f"{arn}:{uuid.uuid4()}"
-        return ExecutionRecord(
+        record = ExecutionRecord(
             arn=arn,
             machine_arn=machine.arn,
             name=exec_name,
@@ -665,8 +667,12 @@ class Workflows:
             trace_header=trace_header,
             role_arn=machine.role_arn,
         )
+        return record, value
 
-    def _launch(self, record: ExecutionRecord, *, background: bool = True) -> ExecutionRun:
+    def _launch(
+        self, record: ExecutionRecord, *, background: bool = True, value: Any = _UNDECODED
+    ) -> ExecutionRun:
+        """Run ``record`` (``value``: its input, when the caller has already decoded it)."""
         compiled = self._compile(record.definition, record.type)
         parsed = parse_states_arn(record.machine_arn, expect=("stateMachine",))
         info = ExecutionInfo(
@@ -681,7 +687,8 @@ class Workflows:
             redrive_count=record.redrive_count,
             state_machine_type="EXPRESS" if record.type == EXPRESS else "STANDARD",
         )
-        value = orjson.loads(record.input)
+        if value is _UNDECODED:
+            value = orjson.loads(record.input)
         durable = record.type == STANDARD
 
         def start(entropy: JournalEntropy) -> Any:
