@@ -2,9 +2,10 @@
 
 One write connection, used by whoever holds its lock. When the writer thread is idle and
 nothing is queued, ``write`` commits right on the event loop thread (a small WAL commit with
-``synchronous=NORMAL`` takes ~20-30 us, a thread hand-off ~100 us more); at most
-``_INLINE_PER_TURN`` such commits happen per event-loop iteration, so writes arriving together
-still queue for the writer thread, which takes everything queued, applies it in one transaction and commits
+``synchronous=NORMAL`` takes ~20-30 us, a thread hand-off ~100 us more). It does so only while
+the loop has no other callbacks ready to run and at most ``_INLINE_BUDGET`` times per
+millisecond, so writes arriving together (a busy server) and long runs of writes still queue
+for the writer thread, which takes everything queued, applies it in one transaction and commits
 (group commit). Either way a write returns only after its COMMIT, so it survives kill -9.
 
 WAL checkpoints (which fsync) never run inline: automatic checkpointing is off and the writer
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 _STOP = object()
 _CHECKPOINT = object()
 _CHECKPOINT_EVERY = 200  # commits between WAL checkpoints (a small commit adds a few pages)
-_INLINE_PER_TURN = 4  # inline commits per event-loop iteration; later writes share a group commit
+_INLINE_BUDGET = 16  # inline commits per millisecond (~0.5 ms of loop time); then the writer thread
 
 # What the writer thread calls with each queued write's outcome (None: committed).
 _Settle = Callable[[BaseException | None], None]
@@ -91,7 +92,8 @@ class SQLiteStore:
         self._state_lock = threading.Lock()  # guards the two counters below
         self._pending = 0  # writes queued for the writer thread and not yet committed
         self._since_checkpoint = 0  # commits since the last WAL checkpoint
-        self._inline_turn = 0  # inline commits in this event-loop iteration
+        self._inline_window = 0.0  # start (time.monotonic()) of the current millisecond window
+        self._inline_count = 0  # inline commits in that window
         self._closed = False
         self._thread = threading.Thread(target=self._run_writer, name="cloudlet-store-writer", daemon=True)
         self._thread.start()
@@ -110,23 +112,20 @@ class SQLiteStore:
             return
         if self._closed:
             raise StoreError("store is closed")
-        if (
-            self._inline_turn < _INLINE_PER_TURN
-            and not self._pending
-            and self._conn_lock.acquire(blocking=False)
-        ):
-            try:
-                if not self._pending:  # re-checked under the lock: queued writes go first
-                    if not self._inline_turn:
-                        asyncio.get_running_loop().call_soon(self._end_inline_turn)
-                    self._inline_turn += 1
-                    error = self._commit(self._writer_conn, [list(ops)])[0]
-                    if error is not None:
-                        raise error
-                    return
-            finally:
-                self._conn_lock.release()
         loop = asyncio.get_running_loop()
+        # asyncio's loop keeps its ready callbacks in ``_ready``: others waiting means a busy
+        # loop, where writes had better share a group commit (other loops: the budget alone).
+        if not self._pending and not getattr(loop, "_ready", None) and self._inline_allowed():
+            if self._conn_lock.acquire(blocking=False):
+                try:
+                    if not self._pending:  # re-checked under the lock: queued writes go first
+                        self._inline_count += 1
+                        error = self._commit(self._writer_conn, [list(ops)])[0]
+                        if error is not None:
+                            raise error
+                        return
+                finally:
+                    self._conn_lock.release()
         waiter: asyncio.Future[None] = loop.create_future()
 
         def settle(error: BaseException | None) -> None:  # on the writer thread
@@ -135,8 +134,12 @@ class SQLiteStore:
         self._enqueue(list(ops), settle)
         await waiter
 
-    def _end_inline_turn(self) -> None:
-        self._inline_turn = 0
+    def _inline_allowed(self) -> bool:
+        now = time.monotonic()
+        if now - self._inline_window > 0.001:
+            self._inline_window = now
+            self._inline_count = 0
+        return self._inline_count < _INLINE_BUDGET
 
     def submit(self, ops: Sequence[Op]) -> Future[None]:
         """Queue ``ops`` from any thread; the future resolves once they are committed."""
