@@ -212,7 +212,7 @@ class SQLiteStore:
                     try:
                         for op in ops:
                             _apply(conn, op)
-                    except sqlite3.Error as exc:
+                    except (sqlite3.Error, TypeError) as exc:  # TypeError: a document orjson refuses
                         conn.execute("ROLLBACK")
                         return [StoreError(f"store write failed: {exc}")]
                     errors.append(None)
@@ -221,7 +221,7 @@ class SQLiteStore:
                 try:
                     for op in ops:
                         _apply(conn, op)
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, TypeError) as exc:  # this write only; the others stand
                     conn.execute("ROLLBACK TO one")
                     conn.execute("RELEASE one")
                     errors.append(StoreError(f"store write failed: {exc}"))

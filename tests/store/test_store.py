@@ -99,6 +99,23 @@ def test_sequential_writes_commit_inline_and_keep_the_wal_checkpointed(tmp_path)
     assert run(go()) < 8 * 1024 * 1024
 
 
+def test_a_document_that_cannot_be_encoded_fails_only_its_own_write(tmp_path):
+    async def go():
+        store = SQLiteStore(tmp_path / "s.db")
+        results = await asyncio.gather(
+            *(store.write([Put("n", f"{i}", object() if i == 3 else i)]) for i in range(6)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[3], StoreError)
+        assert [r for i, r in enumerate(results) if i != 3] == [None] * 5
+        with pytest.raises(StoreError):  # alone (committed inline when the writer is idle)
+            await store.write([Put("n", "x", object())])
+        assert sorted(k for k, _ in await store.scan("n")) == ["0", "1", "2", "4", "5"]
+        await store.close()
+
+    run(go())
+
+
 def test_open_store_urls(tmp_path):
     assert isinstance(open_store("memory:"), MemoryStore)
     s = open_store(f"sqlite:///{tmp_path}/a.db")
