@@ -130,16 +130,18 @@ class _Function:
     run: Callable[[list[Any], EvalContext], Any]
 
 
+_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "number": _is_number,
+    "integer": _is_integer,
+    "boolean": lambda v: isinstance(v, bool),
+}
+
+
 def _expect(name: str, position: int, value: Any, kind: str) -> None:
-    ok = {
-        "string": lambda v: isinstance(v, str),
-        "array": lambda v: isinstance(v, list),
-        "object": lambda v: isinstance(v, dict),
-        "number": _is_number,
-        "integer": _is_integer,
-        "boolean": lambda v: isinstance(v, bool),
-    }[kind](value)
-    if not ok:
+    if not _KIND_CHECKS[kind](value):
         raise _failure(
             f"Invalid arguments in {name}: argument {position} must be of type {kind} "
             f"but was {to_json(value)}"
@@ -322,9 +324,12 @@ def _math_random(args: list[Any], ctx: EvalContext) -> int:
 
 
 def _math_add(args: list[Any], ctx: EvalContext) -> int:
-    for i, v in enumerate(args, 1):
-        _expect("States.MathAdd", i, v, "number")
-    return _java_round(args[0]) + _java_round(args[1])
+    a, b = args
+    if type(a) is int and type(b) is int:  # the common case: a loop counter
+        return a + b
+    _expect("States.MathAdd", 1, a, "number")
+    _expect("States.MathAdd", 2, b, "number")
+    return _java_round(a) + _java_round(b)
 
 
 def _string_split(args: list[Any], ctx: EvalContext) -> list[str]:
