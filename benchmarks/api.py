@@ -1,7 +1,7 @@
 """Requests per second through boto3: cloudlet's API vs moto's server, in the same run.
 
     python benchmarks/api.py [--requests 300] [--repeat 3]
-                             [--clients 4] [--concurrent-requests 800] [--concurrent-repeat 2]
+                             [--clients 4] [--concurrent-requests 600] [--concurrent-repeat 2]
 
 Both servers run in their own subprocess on 127.0.0.1 (cloudlet with its real services over a
 SQLite store in a temporary folder, moto as ``python -m moto.server``); one boto3 client thread
@@ -462,7 +462,7 @@ def main() -> None:
     parser.add_argument(
         "--concurrent-requests",
         type=int,
-        default=800,
+        default=600,
         help="requests per workload per repeat in the concurrent mode, split among the clients",
     )
     parser.add_argument("--concurrent-repeat", type=int, default=2)
