@@ -24,140 +24,22 @@ handle; untimed top-ups before a timed phase keep that true whatever the previou
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import multiprocessing
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from servers import running
 
 DEFINITION = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 ROLE = "arn:aws:iam::000000000000:role/bench"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # an HTTP error answer means the server is up
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not start")
-
-
-# -- the cloudlet server subprocess -----------------------------------------------------------
-async def _serve_cloudlet(port: int, data_dir: str) -> None:
-    from cloudlet.api import ApiConfig, serve
-    from cloudlet.clock import SystemClock
-    from cloudlet.config import ServiceConfig
-    from cloudlet.router import Router
-    from cloudlet.store import SQLiteStore
-
-    router = Router()
-    store = SQLiteStore(Path(data_dir) / "bench.db")
-    config = ServiceConfig(endpoint_url=f"http://127.0.0.1:{port}", data_dir=Path(data_dir))
-    services: list[Any] = []
-    for module, name in (
-        ("cloudlet.queues", "Queues"),
-        ("cloudlet.events", "Events"),
-        ("cloudlet.workflows", "Workflows"),
-    ):
-        try:
-            cls = getattr(__import__(module, fromlist=[name]), name)
-        except (ImportError, AttributeError):
-            continue
-        services.append(cls(store=store, router=router, clock=SystemClock(), config=config))
-    for service in services:
-        await service.start()
-    server = await serve(router, "127.0.0.1", port, config=ApiConfig(port=port))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await server.close()
-    for service in services:
-        await service.stop()
-    await store.close()
-
-
-class _FloorProtocol(asyncio.Protocol):
-    """Answers every request with an empty JSON document: what boto3 costs with no server work."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while b"\r\n\r\n" in self.buffer:
-            head, _, rest = self.buffer.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            if len(rest) < length:
-                return
-            self.buffer = rest[length:]
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}"
-            )
-
-
-async def _serve_floor(port: int) -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(_FloorProtocol, "127.0.0.1", port)
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    server.close()
-
-
-@contextlib.contextmanager
-def _server(kind: str) -> Iterator[str]:
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as data_dir:
-        if kind == "cloudlet":
-            command = [sys.executable, __file__, "--serve-cloudlet", str(port), data_dir]
-        elif kind == "floor":
-            command = [sys.executable, __file__, "--serve-floor", str(port)]
-        else:
-            command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url + {"cloudlet": "/_cloudlet/health", "moto": "/moto-api/"}.get(kind, "/"))
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 # -- workloads ------------------------------------------------------------------------------
@@ -466,20 +348,12 @@ def main() -> None:
         help="requests per workload per repeat in the concurrent mode, split among the clients",
     )
     parser.add_argument("--concurrent-repeat", type=int, default=2)
-    parser.add_argument("--serve-cloudlet", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
-    parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_floor:
-        asyncio.run(_serve_floor(args.serve_floor))
-        return
-    if args.serve_cloudlet:
-        asyncio.run(_serve_cloudlet(int(args.serve_cloudlet[0]), args.serve_cloudlet[1]))
-        return
     results: dict[str, dict[str, Any]] = {}
     concurrent: dict[str, Any] | None = None
     load_before = os.getloadavg()
     started = time.monotonic()
-    with _server("cloudlet") as cloudlet_url, _server("moto") as moto_url, _server("floor") as floor_url:
+    with running("cloudlet") as cloudlet_url, running("moto") as moto_url, running("floor") as floor_url:
         runs = {
             "cloudlet": Workloads(cloudlet_url, args.requests),
             "moto": Workloads(moto_url, args.requests),

@@ -21,22 +21,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.util
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from servers import running
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -151,71 +146,6 @@ def _library(messages: int, records: int, repeat: int) -> dict[str, Any]:
 
 
 # -- through boto3 ---------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # an HTTP error answer means the server is up
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not start")
-
-
-async def _serve_cloudlet(port: int, data_dir: str) -> None:
-    from cloudlet.api import ApiConfig, serve
-    from cloudlet.clock import SystemClock
-    from cloudlet.config import ServiceConfig
-    from cloudlet.queues import Queues
-    from cloudlet.router import Router
-    from cloudlet.store import SQLiteStore
-
-    router = Router()
-    store = SQLiteStore(Path(data_dir) / "bench.db")
-    config = ServiceConfig(endpoint_url=f"http://127.0.0.1:{port}", data_dir=Path(data_dir))
-    sqs = Queues(store=store, router=router, clock=SystemClock(), config=config)
-    await sqs.start()
-    server = await serve(router, "127.0.0.1", port, config=ApiConfig(port=port))
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await stop.wait()
-    await server.close()
-    await sqs.stop()
-    await store.close()
-
-
-@contextlib.contextmanager
-def _server(kind: str) -> Iterator[str]:
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as data_dir:
-        if kind == "cloudlet":
-            command = [sys.executable, __file__, "--serve-cloudlet", str(port), data_dir]
-            health = "/_cloudlet/health"
-        else:
-            command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-            health = "/moto-api/"
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url + health)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def _boto3_once(url: str, messages: int, run: int) -> dict[str, float]:
     import boto3
     from botocore.config import Config
@@ -265,7 +195,7 @@ def _boto3(messages: int, moto_messages: int, repeat: int) -> dict[str, Any]:
     results: dict[str, Any] = {"batch": 10}
     for kind, count in (("cloudlet", messages), ("moto", moto_messages)):
         try:
-            with _server(kind) as url:
+            with running(kind) as url:
                 runs = [_boto3_once(url, min(count, 200) if i == 0 else count, i) for i in range(repeat + 1)]
         except Exception as exc:  # report the peer that could not run instead of failing the run
             results[kind] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -282,9 +212,6 @@ def _boto3(messages: int, moto_messages: int, repeat: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-cloudlet":
-        asyncio.run(_serve_cloudlet(int(sys.argv[2]), sys.argv[3]))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--records", type=int, default=10_000)
