@@ -1,28 +1,15 @@
-"""Run ``async def`` tests in a fresh event loop, and build services on a manual clock."""
+"""Build services on a manual clock for these tests (async tests run via tests/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import pytest
 
 from cloudlet.clock import Clock, ManualClock
 from cloudlet.config import ServiceConfig
 from cloudlet.queues import Queues
 from cloudlet.router import Router
 from cloudlet.store import MemoryStore, Store
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-        asyncio.run(pyfuncitem.obj(**args))
-        return True
-    return None
 
 
 @asynccontextmanager

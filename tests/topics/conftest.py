@@ -1,13 +1,10 @@
-"""Run ``async def`` tests in a fresh event loop, and build services on a manual clock."""
+"""Build services on a manual clock for the topics tests (async tests run via tests/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import pytest
 
 from cloudlet.clock import Clock, ManualClock
 from cloudlet.config import ServiceConfig
@@ -15,34 +12,6 @@ from cloudlet.queues import Queues
 from cloudlet.router import Router
 from cloudlet.store import MemoryStore, Store
 from cloudlet.topics import Topics
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-        asyncio.run(pyfuncitem.obj(**args))
-        return True
-    return None
-
-
-@asynccontextmanager
-async def running_queues(
-    store: Store | None = None, clock: Clock | None = None, router: Router | None = None
-) -> AsyncIterator[Queues]:
-    """A started ``Queues`` service on ``store`` (in memory by default) and a manual clock."""
-    store = store or MemoryStore()
-    service = Queues(
-        store=store,
-        router=router or Router(),
-        clock=clock or ManualClock(),
-        config=ServiceConfig(endpoint_url="http://127.0.0.1:4566"),
-    )
-    await service.start()
-    try:
-        yield service
-    finally:
-        await service.stop()
 
 
 @asynccontextmanager

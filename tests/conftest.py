@@ -1,4 +1,4 @@
-"""Run ``async def`` tests in a fresh event loop."""
+"""Shared by every test folder: ``async def`` tests run in a fresh event loop each."""
 
 from __future__ import annotations
 
