@@ -29,7 +29,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -936,18 +936,9 @@ class Queues:
         queue = self._queue(QueueUrl)
         _check_batch(Entries, "DeleteMessageBatchRequestEntry")
         now = self.clock.time()
-        ops: list[Op] = []
-        successful, failed = [], []
-        for entry in Entries:
-            try:
-                ops += self._delete_one(queue, entry.get("ReceiptHandle", ""), now)
-            except CloudletError as exc:
-                failed.append(_failure(entry["Id"], exc))
-                continue
-            successful.append({"Id": entry["Id"]})
-        if ops:
-            await self.store.write(ops)
-        return {"Successful": successful, "Failed": failed}
+        return await self._per_entry(
+            Entries, lambda e: self._delete_one(queue, e.get("ReceiptHandle", ""), now)
+        )
 
     def _change_one(self, queue: Queue, handle: str, timeout: Any, now: float) -> list[Op]:
         if not isinstance(timeout, int) or not 0 <= timeout <= 43_200:
@@ -982,13 +973,20 @@ class Queues:
         queue = self._queue(QueueUrl)
         _check_batch(Entries, "ChangeMessageVisibilityBatchRequestEntry")
         now = self.clock.time()
+        return await self._per_entry(
+            Entries,
+            lambda e: self._change_one(queue, e.get("ReceiptHandle", ""), e.get("VisibilityTimeout", 0), now),
+        )
+
+    async def _per_entry(
+        self, entries: Sequence[Mapping[str, Any]], one: Callable[[Mapping[str, Any]], list[Op]]
+    ) -> dict[str, Any]:
+        """A batch operation: each entry succeeds or fails on its own; one write for all that succeed."""
         ops: list[Op] = []
         successful, failed = [], []
-        for entry in Entries:
+        for entry in entries:
             try:
-                ops += self._change_one(
-                    queue, entry.get("ReceiptHandle", ""), entry.get("VisibilityTimeout", 0), now
-                )
+                ops += one(entry)
             except CloudletError as exc:
                 failed.append(_failure(entry["Id"], exc))
                 continue
