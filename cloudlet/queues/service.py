@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import logging
 import re
@@ -35,6 +34,7 @@ from typing import Any
 import orjson
 
 from cloudlet.arns import build_arn, parse_arn
+from cloudlet.background import BackgroundTasks
 from cloudlet.clock import Clock
 from cloudlet.config import ServiceConfig
 from cloudlet.errors import CloudletError, ValidationError
@@ -105,7 +105,7 @@ class Queues:
         self.config = config
         self._queues: dict[str, Queue] = {}
         self._seq = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._stopping = False
         self.moves = MessageMoves(self)
         router.register_api("sqs", self)
@@ -154,18 +154,10 @@ class Queues:
         for queue in self._queues.values():
             queue.notify()
         await self.moves.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._tasks.cancel_all()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def _sweep_forever(self) -> None:
         while True:

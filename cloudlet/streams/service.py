@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import logging
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 import orjson
 
 from cloudlet.arns import build_arn, parse_arn
+from cloudlet.background import BackgroundTasks
 from cloudlet.clock import Clock
 from cloudlet.config import ServiceConfig
 from cloudlet.errors import CloudletError, ValidationError
@@ -115,7 +115,7 @@ class Streams:
         self.clock = clock
         self.config = config
         self._streams: dict[str, Stream] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._arrival = asyncio.Event()
         router.register_api("kinesis", self)
         router.register_owner("kinesis", "", self.deliver)
@@ -138,16 +138,10 @@ class Streams:
                 shard.last_position = entries[-1][0] if entries else 0
                 stream.arrivals[shard.ident] = {seq: doc["t"] for seq, doc in entries}
             self._streams[name] = stream
-        task = asyncio.get_running_loop().create_task(self._sweep_forever())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._sweep_forever())
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.cancel_all()
         self._arrival.set()
 
     async def _sweep_forever(self) -> None:

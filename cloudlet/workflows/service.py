@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from cloudlet.asl import ExecutionInfo, StateMachine
+from cloudlet.background import BackgroundTasks
 from cloudlet.clock import Clock
 from cloudlet.config import ServiceConfig
 from cloudlet.errors import CloudletError, ValidationError
@@ -88,7 +89,7 @@ class Workflows:
         self._compiled: dict[str, StateMachine] = {}  # definition text -> parsed machine
         self._executions: dict[str, ExecutionRecord] = {}
         self._runs: dict[str, ExecutionRun] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._express_events: dict[str, list[dict[str, Any]]] = {}
         self._express_order: list[str] = []
         self._integrations = Integrations(
@@ -133,15 +134,7 @@ class Workflows:
 
     async def stop(self) -> None:
         """Stop driving executions; RUNNING ones resume on the next ``start()``."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._tasks.clear()
+        await self._tasks.cancel_all()
         self._runs.clear()
         self._started = False
 
@@ -707,9 +700,7 @@ class Workflows:
         self._executions[record.arn] = record
         if not background:
             return run
-        task = asyncio.ensure_future(self._drive(run))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._drive(run))
         return run
 
     async def _drive(self, run: ExecutionRun) -> None:
