@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -20,6 +16,7 @@ from cloudlet.mappings import EventSourceMappings
 from cloudlet.router import Router
 from cloudlet.store import SQLiteStore
 from cloudlet.streams import Streams
+from tests.crash import kill_when_ready
 
 FN = "arn:aws:lambda:us-east-1:000000000000:function:consumer"
 RECORDS = 300
@@ -75,22 +72,7 @@ CONSUMER = textwrap.dedent(
 @pytest.mark.integration
 async def test_stream_consumer_resumes_from_checkpoint_after_sigkill(tmp_path: Path) -> None:
     db, log = tmp_path / "state.db", tmp_path / "processed.txt"
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CONSUMER, str(db), str(log)],
-        stdout=subprocess.PIPE,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(0.15)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    kill_when_ready(CONSUMER, db, log, after=0.15)
     before = [int(line) for line in log.read_text().split()]
     assert 0 < len(before) < RECORDS, "the kill should land mid-stream"
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from cloudlet.clock import ManualClock, SystemClock
 from cloudlet.store import SQLiteStore
+from tests.crash import kill_when_ready
 from tests.queues.conftest import running_queues
 
 
@@ -98,21 +94,7 @@ PRODUCER = textwrap.dedent(
 @pytest.mark.integration
 async def test_sigkill_mid_load_loses_no_acknowledged_message(tmp_path: Path):
     db, acks = tmp_path / "state.db", tmp_path / "acks.txt"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PRODUCER, str(db), str(acks)],
-        stdout=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(0.3)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    kill_when_ready(PRODUCER, db, acks, after=0.3)
     acknowledged = acks.read_text().split()
     standard = {a for a in acknowledged if a.startswith("m")}
     fifo = [a for a in acknowledged if a.startswith("f")]

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from cloudlet.clock import SystemClock
 from cloudlet.store import SQLiteStore
+from tests.crash import kill_when_ready
 from tests.topics.conftest import running_messaging, settle
 
 PUBLISHER = textwrap.dedent(
@@ -58,22 +54,7 @@ PUBLISHER = textwrap.dedent(
 @pytest.mark.integration
 async def test_sigkill_mid_publish_loses_no_acknowledged_message(tmp_path: Path) -> None:
     db, acks = tmp_path / "state.db", tmp_path / "acks.txt"
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PUBLISHER, str(db), str(acks)],
-        stdout=subprocess.PIPE,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(0.3)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    kill_when_ready(PUBLISHER, db, acks, after=0.3)
     acknowledged = set(acks.read_text().split())
     assert len(acknowledged) >= 300
 
